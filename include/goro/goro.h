@@ -1,0 +1,8 @@
+// goro: Go's concurrency model for C++, with goroutine-leak observability.
+// The umbrella header; each part is documented in its own header.
+#pragma once
+
+#include "goro/error.h"
+#include "goro/go.h"
+#include "goro/sync.h"
+#include "goro/time.h"

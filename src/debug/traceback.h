@@ -1,0 +1,43 @@
+// Go-style traceback text, shared by panics, fatal errors and (issue 6) dumps.
+//
+//   goroutine 7 [running]:
+//   app::handler(...)
+//   	/src/app.cc:42 +0x1d
+//   created by app::serve in goroutine 1
+//   	/src/app.cc:60 +0x88
+//
+// Frames of the runtime itself (goro::detail::, the entry trampoline) are
+// hidden the way Go hides runtime frames. Long stacks keep the innermost and
+// outermost 50 frames with "...N frames elided..." between, as Go does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace goro::detail {
+
+struct G;
+
+// Collects the return addresses of the calling stack by DWARF unwinding
+// (works through code without frame pointers, e.g. libstdc++).
+std::size_t unwind_current_stack(std::uintptr_t* pcs, std::size_t max);
+
+// Collects return addresses by walking frame pointers from fp, staying inside
+// [lo, hi). Async-signal-safe.
+std::size_t walk_frame_pointers(std::uintptr_t fp, std::uintptr_t lo, std::uintptr_t hi,
+                                std::uintptr_t* pcs, std::size_t max) noexcept;
+
+// Appends "goroutine N [state]:\n".
+void append_goroutine_header(std::string& out, const G& g, const char* state);
+// Appends frames for pcs (pcs[0] is the current pc if first_is_pc, otherwise
+// every entry is a return address).
+void append_frames(std::string& out, const std::uintptr_t* pcs, std::size_t n, bool first_is_pc);
+// Appends "created by F in goroutine N\n\tfile:line +0xoff\n" when known.
+void append_created_by(std::string& out, const G& g);
+
+// Writes all of s to fd (retrying short writes). Async-signal-safe.
+void write_all(int fd, const char* s, std::size_t n) noexcept;
+inline void write_all(int fd, const std::string& s) noexcept { write_all(fd, s.data(), s.size()); }
+
+}  // namespace goro::detail

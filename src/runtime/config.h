@@ -1,0 +1,25 @@
+// Runtime settings from the environment and the API, read once at start-up.
+//
+//   GORO_MAXPROCS    number of worker threads (default: CPUs in the affinity mask)
+//   GORO_STACK_SIZE  bytes per goroutine stack slot, with an optional K/M/G
+//                    suffix (default 256K; at least 16K, at most 1G)
+// Invalid values are reported on stderr and the default is used.
+#pragma once
+
+#include <cstddef>
+
+namespace goro::detail {
+
+struct RuntimeConfig {
+  int maxprocs;
+  std::size_t stack_size;
+};
+
+// Defaults, overridden by the environment, overridden by calls made before
+// the scheduler started (set_stack_size, set_maxprocs).
+RuntimeConfig& runtime_config();
+
+// Parses a size such as "262144", "256K", "1M". Returns 0 when invalid.
+std::size_t parse_size(const char* text) noexcept;
+
+}  // namespace goro::detail

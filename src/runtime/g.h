@@ -1,0 +1,83 @@
+// The goroutine record (Go's `g`).
+//
+// A G lives at the top of its own stack slot (see stack_pool.h): allocating a
+// goroutine is taking one slot, and the record, the closure and the first
+// frames share the slot's top page, so a parked goroutine costs one page.
+//
+// Ownership and invariants:
+//  - Exactly one party owns a live G at a time: a run queue (status
+//    runnable), the worker running it (running), or the structure it waits
+//    on (waiting: a timer, a semaphore's waiter list, ...). Only the owner
+//    changes sp, sched_link or status.
+//  - `sp` is valid only while the G is not running: goro_switch wrote it.
+//  - Identity fields (id, creator, create_pc, stack) are written before the
+//    G is first published to a run queue and never change while it lives.
+//  - status, wait_reason and wait_since are atomics so that snapshots can
+//    read them from any thread without stopping anybody (they may observe a
+//    G mid-transition; a dump is a sample, not a barrier).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/timer.h"
+#include "runtime/wait_reason.h"
+
+namespace goro::detail {
+
+// Go's goroutine states (runtime2.go), as shown in dumps.
+enum class GStatus : std::uint8_t {
+  kFree = 0,   // slot not in use (fresh memory reads as this)
+  kIdle,       // allocated, being initialised
+  kRunnable,   // on a run queue
+  kRunning,    // on a worker
+  kWaiting,    // parked; wait_reason says why
+  kDead,       // finished; slot back in a pool
+};
+
+const char* gstatus_string(GStatus s) noexcept;
+
+using ClosureFunc = void (*)(void* closure);
+
+struct alignas(64) G {
+  // --- scheduling: owned by whoever holds the G -------------------------
+  void* sp = nullptr;         // saved stack pointer while not running
+  G* sched_link = nullptr;    // intrusive link: run queues, free lists
+
+  // --- identity: immutable while live -----------------------------------
+  std::uint64_t id = 0;
+  std::uint64_t creator_id = 0;     // 0: created by a plain thread
+  std::uintptr_t create_pc = 0;     // return address in the creating function
+  std::uintptr_t stack_lo = 0;      // lowest usable stack address
+  std::uintptr_t stack_hi = 0;      // slot top (the G sits just below)
+  bool stack_guarded = false;       // a PROT_NONE page sits below stack_lo
+  // Unguarded stacks: the canary of the slot below, which an overflow of this
+  // stack clobbers first (null where there is no such slot).
+  const std::uint64_t* canary_below = nullptr;
+  bool is_main = false;
+
+  // --- observability: atomics, readable from any thread -----------------
+  std::atomic<GStatus> status{GStatus::kFree};
+  std::atomic<WaitReason> wait_reason{WaitReason::kZero};
+  std::atomic<std::int64_t> wait_since{0};  // coarse monotonic ns
+
+  // --- entry -------------------------------------------------------------
+  ClosureFunc invoke = nullptr;
+  ClosureFunc destroy = nullptr;
+  void* closure = nullptr;
+  bool closure_on_heap = false;
+
+  // --- parking -----------------------------------------------------------
+  Timer sleep_timer;           // goro::sleep's timer (like Go's gp.timer)
+
+  // --- sanitizers --------------------------------------------------------
+  void* tsan_fiber = nullptr;
+  void* asan_fake_stack = nullptr;
+};
+
+// Sentinel written in the last word of every stack slot (just above its G).
+// A goroutine overflowing the slot above an unguarded slot clobbers it first;
+// the switch-out path checks the word below the running goroutine's stack.
+inline constexpr std::uint64_t kStackCanary = 0x60726f5f737461ccULL;
+
+}  // namespace goro::detail

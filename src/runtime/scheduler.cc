@@ -1,0 +1,592 @@
+#include "runtime/scheduler.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "runtime/clock.h"
+#include "runtime/config.h"
+#include "runtime/context.h"
+#include "runtime/fatal.h"
+#include "runtime/futex.h"
+#include "runtime/sanitizer.h"
+
+namespace goro::detail {
+namespace {
+
+// Go checks the global queue every 61 schedules so that it cannot starve
+// behind a busy local queue.
+constexpr std::uint32_t kGlobalQueueCheckPeriod = 61;
+// runnext lets a readied goroutine run next and inherit the time slice; a
+// ping-pong pair could keep that up forever, so after this many inherited
+// picks the local queue's head goes first (Go bounds it by time via sysmon).
+constexpr std::uint32_t kMaxInheritChain = 64;
+constexpr int kStealRounds = 4;
+
+thread_local Processor* tl_processor [[gnu::tls_model("initial-exec")]] = nullptr;
+
+Scheduler* g_scheduler = nullptr;
+std::once_flag g_start_once;
+
+std::uint32_t fast_rand(std::uint32_t& state) noexcept {
+  // xorshift32: cheap victim randomisation for stealing.
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state;
+}
+
+}  // namespace
+
+[[gnu::noinline]] Processor* current_processor() noexcept {
+  Processor* p = tl_processor;
+  asm volatile("" ::: "memory");
+  return p;
+}
+
+[[gnu::noinline]] G* current_g() noexcept {
+  Processor* p = tl_processor;
+  if (p == nullptr) return nullptr;
+  return p->current.load(std::memory_order_relaxed);
+}
+
+void worker_entry(Processor* p) {
+  tl_processor = p;
+  install_signal_stack();
+  p->g0_tsan_fiber = tsan_current_fiber();
+  g_scheduler->worker_loop(p);
+}
+
+Scheduler& Scheduler::get() {
+  std::call_once(g_start_once, [] {
+    // Leaked on purpose: see the header.
+    g_scheduler = new Scheduler();
+    g_scheduler->start();
+  });
+  return *g_scheduler;
+}
+
+Scheduler* Scheduler::get_if_started() noexcept { return g_scheduler; }
+
+Scheduler::Scheduler() : stacks_(runtime_config().stack_size) {
+  timer_thread_wakes_at_.store(INT64_MAX, std::memory_order_relaxed);
+}
+
+void Scheduler::start() {
+  install_crash_handlers();
+  std::atexit([] { g_scheduler->exiting_.store(true, std::memory_order_release); });
+  int n = runtime_config().maxprocs;
+  gomaxprocs_.store(n, std::memory_order_release);
+  for (int i = 0; i < n; ++i) new_processor(i);
+  std::thread([this] { timer_thread_loop(); }).detach();
+}
+
+Processor* Scheduler::new_processor(int id) {
+  auto* p = new Processor(id);
+  procs_[id] = p;
+  nprocs_.store(id + 1, std::memory_order_release);
+  p->thread = std::thread(worker_entry, p);
+  char name[16];
+  std::snprintf(name, sizeof(name), "goro-worker-%d", id);
+  pthread_setname_np(p->thread.native_handle(), name);
+  p->thread.detach();
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// The schedule loop.
+
+void Scheduler::worker_loop(Processor* p) {
+  for (;;) {
+    G* g = next_runnable(p);
+    execute(p, g);
+  }
+}
+
+G* Scheduler::next_runnable(Processor* p) {
+  if (exiting_.load(std::memory_order_acquire)) stop_for_exit(p);
+  if (p->id >= gomaxprocs_.load(std::memory_order_acquire)) retire(p);
+  if (p->timer0_when.load(std::memory_order_acquire) != 0) run_timers(p, nanotime());
+  ++p->sched_tick;
+  G* g = nullptr;
+  if (p->sched_tick % kGlobalQueueCheckPeriod == 0 && globrunq_.maybe_nonempty()) {
+    g = global_get(p, 1);
+  }
+  if (g == nullptr) g = local_get(p);
+  if (g == nullptr) g = find_runnable(p);
+  if (p->spinning) stop_spinning(p);
+  return g;
+}
+
+G* Scheduler::local_get(Processor* p) noexcept {
+  G* next = p->runnext.load(std::memory_order_relaxed);
+  if (next != nullptr && (p->inherit_chain < kMaxInheritChain || p->runq.empty())) {
+    if (p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) {
+      ++p->inherit_chain;
+      return next;
+    }
+  }
+  p->inherit_chain = 0;
+  return p->runq.pop();
+}
+
+// Go's globrunqget: a fair share of the global queue, at most half a ring.
+G* Scheduler::global_get(Processor* p, std::int32_t max) {
+  std::int32_t size = globrunq_.size();
+  if (size == 0) return nullptr;
+  std::int32_t active = gomaxprocs_.load(std::memory_order_relaxed);
+  std::int32_t n = size / active + 1;
+  if (n > size) n = size;
+  if (max > 0 && n > max) n = max;
+  if (n > static_cast<std::int32_t>(LocalRunQueue::kSize / 2)) n = LocalRunQueue::kSize / 2;
+  GList rest;
+  G* g = globrunq_.pop_batch(n, rest);
+  while (G* r = rest.pop_front()) runq_put(p, r, false);
+  return g;
+}
+
+void Scheduler::runq_put(Processor* p, G* g, bool next) {
+  if (next) {
+    g = p->runnext.exchange(g, std::memory_order_acq_rel);
+    if (g == nullptr) return;
+    // The old runnext goes to the tail of the ring.
+  }
+  for (;;) {
+    if (p->runq.push(g)) return;
+    GList spill;
+    if (p->runq.spill_half(g, spill)) {
+      globrunq_.push_batch(spill);
+      return;
+    }
+  }
+}
+
+G* Scheduler::steal_work(Processor* p) {
+  std::uint32_t rnd = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(p) >> 6) ^
+                      p->sched_tick ^ 0x9e3779b9u;
+  int active = gomaxprocs_.load(std::memory_order_acquire);
+  if (active > nprocs_.load(std::memory_order_acquire)) active = nprocs_.load(std::memory_order_acquire);
+  for (int round = 0; round < kStealRounds; ++round) {
+    bool last_round = round == kStealRounds - 1;
+    int start = static_cast<int>(fast_rand(rnd) % static_cast<std::uint32_t>(active));
+    for (int i = 0; i < active; ++i) {
+      Processor* victim = procs_[(start + i) % active];
+      if (victim == p) continue;
+      std::uint32_t n = victim->runq.grab_into(p->runq);
+      if (n > 0) return p->runq.commit_grabbed(n);
+      if (!last_round) continue;
+      // Last resort: the victim's runnext. If the victim is running, give it
+      // a moment to pick its runnext itself (Go sleeps 3us): stealing it
+      // would split a ping-pong pair across cores.
+      G* next = victim->runnext.load(std::memory_order_acquire);
+      if (next == nullptr) continue;
+      if (victim->current.load(std::memory_order_acquire) != nullptr) {
+        sched_yield();
+        next = victim->runnext.load(std::memory_order_acquire);
+        if (next == nullptr) continue;
+      }
+      if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return next;
+    }
+  }
+  return nullptr;
+}
+
+bool Scheduler::any_work_visible() const noexcept {
+  if (globrunq_.maybe_nonempty()) return true;
+  int active = gomaxprocs_.load(std::memory_order_acquire);
+  int created = nprocs_.load(std::memory_order_acquire);
+  for (int i = 0; i < active && i < created; ++i) {
+    Processor* q = procs_[i];
+    if (!q->runq.empty() || q->runnext.load(std::memory_order_acquire) != nullptr) return true;
+  }
+  return false;
+}
+
+G* Scheduler::find_runnable(Processor* p) {
+  for (;;) {
+    if (p->id >= gomaxprocs_.load(std::memory_order_acquire)) retire(p);
+    if (p->timer0_when.load(std::memory_order_acquire) != 0) run_timers(p, nanotime());
+    if (G* g = local_get(p)) return g;
+    if (globrunq_.maybe_nonempty()) {
+      if (G* g = global_get(p, 0)) return g;
+    }
+    // Spin: steal, unless enough workers already do (they would find the
+    // same work; burning more cores only adds contention).
+    std::int32_t active = gomaxprocs_.load(std::memory_order_relaxed);
+    if (p->spinning ||
+        2 * nmspinning_.load(std::memory_order_relaxed) < active - npidle_.load(std::memory_order_relaxed)) {
+      if (!p->spinning) {
+        p->spinning = true;
+        nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (G* g = steal_work(p)) return g;
+    }
+    sleep_worker(p);
+  }
+}
+
+// Publishes p as idle, drops spinning, re-checks for work, and sleeps until
+// wakep() or set_maxprocs() wakes it. Returns to find_runnable's loop.
+void Scheduler::sleep_worker(Processor* p) {
+  {
+    std::lock_guard lock(idle_mu_);
+    if (globrunq_.maybe_nonempty()) return;  // retry the loop instead
+    idle_push_locked(p);
+  }
+  bool was_spinning = p->spinning;
+  if (was_spinning) {
+    p->spinning = false;
+    nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // Pairs with the fence in wakep(): either the submitter sees us idle (and
+  // wakes someone) or we see its work here.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (any_work_visible()) {
+    std::lock_guard lock(idle_mu_);
+    if (p->on_idle_list) {
+      idle_remove_locked(p);
+      if (was_spinning) {
+        p->spinning = true;
+        nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+      }
+      return;
+    }
+    // Someone already took us off the list and is waking us: fall through
+    // and consume the wake-up.
+  }
+  while (p->park_word.load(std::memory_order_acquire) == 0) {
+    futex_wait(&p->park_word, 0);
+  }
+  std::lock_guard lock(idle_mu_);
+  p->park_word.store(0, std::memory_order_relaxed);
+  if (p->handed_spinning) {
+    p->handed_spinning = false;
+    p->spinning = true;  // the waker counted us in nmspinning already
+  }
+}
+
+void Scheduler::idle_push_locked(Processor* p) {
+  p->idle_link = idle_;
+  idle_ = p;
+  p->on_idle_list = true;
+  p->park_word.store(0, std::memory_order_relaxed);
+  npidle_.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void Scheduler::idle_remove_locked(Processor* p) {
+  for (Processor** link = &idle_; *link != nullptr; link = &(*link)->idle_link) {
+    if (*link == p) {
+      *link = p->idle_link;
+      p->idle_link = nullptr;
+      p->on_idle_list = false;
+      npidle_.fetch_sub(1, std::memory_order_seq_cst);
+      return;
+    }
+  }
+}
+
+// Go's wakep: start one spinning worker if there are idle ones and nobody
+// spins. Called after making a G runnable.
+void Scheduler::wakep() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (npidle_.load(std::memory_order_seq_cst) == 0) return;
+  std::int32_t zero = 0;
+  if (nmspinning_.load(std::memory_order_seq_cst) != 0 ||
+      !nmspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) {
+    return;
+  }
+  Processor* q = nullptr;
+  {
+    std::lock_guard lock(idle_mu_);
+    q = idle_;
+    if (q != nullptr) {
+      idle_remove_locked(q);
+      q->handed_spinning = true;
+      q->park_word.store(1, std::memory_order_release);
+    }
+  }
+  if (q == nullptr) {
+    nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  futex_wake(&q->park_word);
+}
+
+void Scheduler::stop_spinning(Processor* p) {
+  p->spinning = false;
+  // If we were the last spinner, start another: the work we found may be
+  // the first of a burst.
+  if (nmspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
+}
+
+void Scheduler::execute(Processor* p, G* g) {
+  for (;;) {
+    g->status.store(GStatus::kRunning, std::memory_order_relaxed);
+    p->current.store(g, std::memory_order_release);
+    p->action = SwitchAction::kNone;
+    asan_start_switch(&p->g0_asan_fake_stack, reinterpret_cast<void*>(g->stack_lo),
+                      g->stack_hi - g->stack_lo);
+    tsan_switch_to_fiber(g->tsan_fiber);
+    goro_switch(&p->g0_sp, g->sp, g);
+    asan_finish_switch(p->g0_asan_fake_stack, nullptr, nullptr);
+    p->current.store(nullptr, std::memory_order_release);
+    switch (p->action) {
+      case SwitchAction::kPark:
+        // From here on a waker may ready g: set the status first.
+        g->status.store(GStatus::kWaiting, std::memory_order_release);
+        if (p->unlockf != nullptr && !p->unlockf(g, p->unlock_arg)) {
+          g->wait_reason.store(WaitReason::kZero, std::memory_order_relaxed);
+          continue;  // resume g at once
+        }
+        return;
+      case SwitchAction::kYield:
+        g->status.store(GStatus::kRunnable, std::memory_order_release);
+        globrunq_.push(g);
+        return;
+      case SwitchAction::kExit:
+        free_dead(p, g);
+        return;
+      case SwitchAction::kNone:
+        fatal_error("runtime: goroutine switched to the scheduler without a reason");
+    }
+  }
+}
+
+void Scheduler::ready(G* g) {
+  g->wait_reason.store(WaitReason::kZero, std::memory_order_relaxed);
+  g->status.store(GStatus::kRunnable, std::memory_order_release);
+  Processor* p = current_processor();
+  if (p != nullptr && p->id < gomaxprocs_.load(std::memory_order_relaxed)) {
+    runq_put(p, g, true);
+  } else {
+    globrunq_.push(g);
+  }
+  wakep();
+}
+
+void Scheduler::publish_new(Processor* p, G* g) {
+  g->status.store(GStatus::kRunnable, std::memory_order_release);
+  if (p != nullptr && p->id < gomaxprocs_.load(std::memory_order_relaxed)) {
+    p->created.store(p->created.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    runq_put(p, g, true);
+  } else {
+    created_off_worker_.fetch_add(1, std::memory_order_relaxed);
+    globrunq_.push(g);
+  }
+  wakep();
+}
+
+// A Processor beyond gomaxprocs hands its queued goroutines to the global
+// queue and sleeps until set_maxprocs() brings it back.
+void Scheduler::retire(Processor* p) {
+  if (p->spinning) {
+    p->spinning = false;
+    nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  GList moved;
+  if (G* next = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) moved.push_back(next);
+  while (G* g = p->runq.pop()) moved.push_back(g);
+  globrunq_.push_batch(moved);
+  wakep();
+  while (p->id >= gomaxprocs_.load(std::memory_order_acquire)) {
+    futex_wait(&p->park_word, 0);
+    p->park_word.store(0, std::memory_order_relaxed);
+  }
+}
+
+// The process is exiting: abandon the remaining goroutines, as Go's exit
+// does, by never scheduling again. The thread ends with the process.
+void Scheduler::stop_for_exit(Processor* p) {
+  std::atomic<std::uint32_t> never{0};
+  (void)p;
+  for (;;) futex_wait(&never, 0);
+}
+
+int Scheduler::set_maxprocs(int n) {
+  std::lock_guard lock(procs_mu_);
+  int old = gomaxprocs_.load(std::memory_order_relaxed);
+  if (n < 1 || n == old) return old;
+  if (n > kMaxProcs) n = kMaxProcs;
+  gomaxprocs_.store(n, std::memory_order_seq_cst);
+  int created = nprocs_.load(std::memory_order_relaxed);
+  for (int i = created; i < n; ++i) new_processor(i);
+  // Wake everybody whose role changed: retired workers that are active
+  // again, and idle workers that must now retire.
+  for (int i = 0; i < created; ++i) {
+    Processor* q = procs_[i];
+    bool retiring = i >= n;
+    bool returning = i < n && i >= old;
+    if (!retiring && !returning) continue;
+    {
+      std::lock_guard idle_lock(idle_mu_);
+      if (q->on_idle_list) idle_remove_locked(q);
+      q->park_word.store(1, std::memory_order_release);
+    }
+    futex_wake(&q->park_word);
+  }
+  return old;
+}
+
+std::int64_t Scheduler::num_goroutine() const noexcept {
+  std::int64_t n = created_off_worker_.load(std::memory_order_relaxed) -
+                   exited_off_worker_.load(std::memory_order_relaxed);
+  int created = nprocs_.load(std::memory_order_acquire);
+  for (int i = 0; i < created; ++i) {
+    n += procs_[i]->created.load(std::memory_order_relaxed) - procs_[i]->exited.load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// Transitions requested by the running goroutine.
+
+namespace {
+
+// Leaves the goroutine for its worker's scheduler context. The action and its
+// arguments are already in p. Returns when the goroutine runs again, maybe
+// on another worker.
+void switch_to_scheduler(Processor* p, G* g) {
+  check_stack_canary(g);
+  bool exiting = p->action == SwitchAction::kExit;
+  tsan_switch_to_fiber(p->g0_tsan_fiber);
+  asan_start_switch(exiting ? nullptr : &g->asan_fake_stack, p->g0_stack_bottom, p->g0_stack_size);
+  goro_switch(&g->sp, p->g0_sp, nullptr);
+  Processor* now_on = current_processor();
+  asan_finish_switch(g->asan_fake_stack, &now_on->g0_stack_bottom, &now_on->g0_stack_size);
+}
+
+}  // namespace
+
+void park(WaitReason r, UnlockFunc unlockf, void* arg) {
+  Processor* p = current_processor();
+  G* g = p->current.load(std::memory_order_relaxed);
+  g->wait_reason.store(r, std::memory_order_relaxed);
+  g->wait_since.store(coarse_nanotime(), std::memory_order_relaxed);
+  p->action = SwitchAction::kPark;
+  p->unlockf = unlockf;
+  p->unlock_arg = arg;
+  switch_to_scheduler(p, g);
+}
+
+void yield_current() {
+  Processor* p = current_processor();
+  G* g = p->current.load(std::memory_order_relaxed);
+  p->action = SwitchAction::kYield;
+  switch_to_scheduler(p, g);
+}
+
+void exit_current() {
+  Processor* p = current_processor();
+  G* g = p->current.load(std::memory_order_relaxed);
+  p->action = SwitchAction::kExit;
+  switch_to_scheduler(p, g);
+  fatal_error("runtime: a dead goroutine was resumed");
+}
+
+// ---------------------------------------------------------------------------
+// Timers.
+
+void Scheduler::add_timer(Timer* t) {
+  Processor* p = current_processor();
+  if (p == nullptr) p = procs_[0];
+  bool new_head;
+  {
+    std::lock_guard lock(p->timers_mu);
+    p->timers.push(t);
+    t->owner.store(p, std::memory_order_relaxed);
+    new_head = p->timers.top() == t;
+    if (new_head) p->timer0_when.store(t->when, std::memory_order_seq_cst);
+  }
+  if (new_head) kick_timer_thread(t->when);
+}
+
+bool Scheduler::delete_timer(Timer* t) noexcept {
+  for (;;) {
+    Processor* p = t->owner.load(std::memory_order_acquire);
+    if (p == nullptr) return false;
+    std::lock_guard lock(p->timers_mu);
+    if (t->owner.load(std::memory_order_relaxed) != p) continue;  // moved meanwhile
+    p->timers.remove(t);
+    t->owner.store(nullptr, std::memory_order_relaxed);
+    p->timer0_when.store(p->timers.empty() ? 0 : p->timers.top()->when, std::memory_order_seq_cst);
+    return true;
+  }
+}
+
+// Runs p's due timers. Callbacks run outside the lock, one at a time, so a
+// callback may add or delete timers. Returns the next when (0: none).
+std::int64_t Scheduler::run_timers(Processor* p, std::int64_t now) {
+  for (;;) {
+    Timer* due = nullptr;
+    std::int64_t next = 0;
+    {
+      std::unique_lock lock(p->timers_mu, std::try_to_lock);
+      if (!lock.owns_lock()) return p->timer0_when.load(std::memory_order_relaxed);
+      if (!p->timers.empty() && p->timers.top()->when <= now) {
+        due = p->timers.pop();
+        due->owner.store(nullptr, std::memory_order_relaxed);
+        if (due->period > 0) {
+          // Tickers: the next deadline follows the schedule, skipping missed
+          // periods like Go's runtimer does.
+          std::int64_t missed = (now - due->when) / due->period + 1;
+          due->when = deadline_after(due->when, missed * due->period);
+          p->timers.push(due);
+          due->owner.store(p, std::memory_order_relaxed);
+        }
+      }
+      next = p->timers.empty() ? 0 : p->timers.top()->when;
+      p->timer0_when.store(next, std::memory_order_seq_cst);
+    }
+    if (due == nullptr) return next;
+    due->fn(due, due->arg, now);
+  }
+}
+
+std::int64_t Scheduler::earliest_timer() const noexcept {
+  std::int64_t earliest = INT64_MAX;
+  int created = nprocs_.load(std::memory_order_acquire);
+  for (int i = 0; i < created; ++i) {
+    std::int64_t w = procs_[i]->timer0_when.load(std::memory_order_seq_cst);
+    if (w != 0 && w < earliest) earliest = w;
+  }
+  return earliest;
+}
+
+void Scheduler::kick_timer_thread(std::int64_t when) {
+  if (when >= timer_thread_wakes_at_.load(std::memory_order_seq_cst)) return;
+  timer_kick_.store(1, std::memory_order_release);
+  futex_wake(&timer_kick_);
+}
+
+void Scheduler::timer_thread_loop() {
+  pthread_setname_np(pthread_self(), "goro-timers");
+  for (;;) {
+    std::int64_t now = nanotime();
+    int created = nprocs_.load(std::memory_order_acquire);
+    for (int i = 0; i < created; ++i) {
+      Processor* q = procs_[i];
+      std::int64_t w = q->timer0_when.load(std::memory_order_acquire);
+      if (w != 0 && w <= now) run_timers(q, now);
+    }
+    // Publish when we will wake, then look again: an add_timer racing with
+    // us either sees the new wake time (and kicks) or we see its timer.
+    std::int64_t earliest = earliest_timer();
+    timer_thread_wakes_at_.store(earliest, std::memory_order_seq_cst);
+    std::int64_t again = earliest_timer();
+    if (again < earliest) continue;
+    now = nanotime();
+    if (earliest <= now) continue;
+    std::int64_t timeout = earliest == INT64_MAX ? -1 : earliest - now;
+    futex_wait(&timer_kick_, 0, timeout);
+    timer_kick_.store(0, std::memory_order_relaxed);
+    timer_thread_wakes_at_.store(0, std::memory_order_seq_cst);  // awake: nobody needs to kick
+  }
+}
+
+void add_timer(Timer* t) { Scheduler::get().add_timer(t); }
+bool delete_timer(Timer* t) noexcept { return Scheduler::get().delete_timer(t); }
+
+}  // namespace goro::detail
