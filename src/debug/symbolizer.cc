@@ -1,6 +1,8 @@
 #include "debug/symbolizer.h"
 
 #include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <unistd.h>
 
@@ -12,13 +14,76 @@
 namespace goro::detail {
 namespace {
 
-class Dwfl_Session {
+std::string demangle(const char* name) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || out == nullptr) return name;
+  std::string s(out);
+  std::free(out);
+  return s;
+}
+
+bool ends_with(const std::string& s, std::size_t end, const char* suffix) {
+  std::size_t n = std::strlen(suffix);
+  return end >= n && s.compare(end - n, n, suffix) == 0;
+}
+
+// Follows abstract_origin / specification links to the DIE that declares
+// the function (the one nested in its namespaces and classes).
+Dwarf_Die declaration_of(Dwarf_Die die) {
+  for (int hops = 0; hops < 8; ++hops) {
+    Dwarf_Attribute attr;
+    Dwarf_Die next;
+    if (dwarf_attr(&die, DW_AT_abstract_origin, &attr) == nullptr &&
+        dwarf_attr(&die, DW_AT_specification, &attr) == nullptr) {
+      break;
+    }
+    if (dwarf_formref_die(&attr, &next) == nullptr) break;
+    die = next;
+  }
+  return die;
+}
+
+// "ns::Class::name" from the declaration's enclosing scopes, for functions
+// that have no linkage name (internal linkage, inline-only templates).
+std::string qualified_name(Dwarf_Die decl) {
+  const char* base = dwarf_diename(&decl);
+  if (base == nullptr) return "";
+  std::string name = base;
+  Dwarf_Die* scopes = nullptr;
+  int n = dwarf_getscopes_die(&decl, &scopes);
+  for (int i = 1; i < n; ++i) {  // scopes[0] is decl itself
+    int tag = dwarf_tag(&scopes[i]);
+    const char* scope = dwarf_diename(&scopes[i]);
+    if (tag == DW_TAG_namespace) {
+      name = std::string(scope != nullptr ? scope : "(anonymous namespace)") + "::" + name;
+    } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
+      // Unnamed classes are lambdas' closure types.
+      name = std::string(scope != nullptr ? scope : "{lambda}") + "::" + name;
+    } else if (tag == DW_TAG_subprogram && scope != nullptr) {
+      name = std::string(scope) + "::" + name;  // local classes: main::{lambda}::operator()
+    }
+  }
+  std::free(scopes);
+  return name;
+}
+
+// The display name of a subprogram or inlined-subroutine DIE.
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
+      if (const char* s = dwarf_formstring(&attr)) return display_name(demangle(s));
+    }
+  }
+  return qualified_name(declaration_of(*die));
+}
+
+class DwflSession {
  public:
-  Dwfl_Session() {
+  DwflSession() {
     callbacks_.find_elf = dwfl_linux_proc_find_elf;
     callbacks_.find_debuginfo = dwfl_standard_find_debuginfo;
-    callbacks_.debuginfo_path = nullptr;
-    callbacks_.section_address = nullptr;
     dwfl_ = dwfl_begin(&callbacks_);
     refresh();
   }
@@ -31,70 +96,106 @@ class Dwfl_Session {
     dwfl_report_end(dwfl_, nullptr, nullptr);
   }
 
-  SymbolInfo lookup(std::uintptr_t pc, bool is_return_address) {
-    SymbolInfo info;
-    if (dwfl_ == nullptr) return info;
-    Dwfl_Module* mod = dwfl_addrmodule(dwfl_, pc);
-    if (mod == nullptr) {
+  std::vector<SymbolFrame> lookup(std::uintptr_t pc, bool is_return_address) {
+    std::vector<SymbolFrame> frames;
+    Dwfl_Module* mod = dwfl_ != nullptr ? dwfl_addrmodule(dwfl_, pc) : nullptr;
+    if (mod == nullptr && dwfl_ != nullptr) {
       refresh();
       mod = dwfl_addrmodule(dwfl_, pc);
     }
-    if (mod == nullptr) return info;
+    SymbolFrame physical;
+    if (mod == nullptr) {
+      frames.push_back(physical);
+      return frames;
+    }
     GElf_Off offset = 0;
     GElf_Sym sym;
-    const char* name = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr);
-    if (name != nullptr) {
-      info.function = strip_parameters(demangle(name));
-      info.entry = pc - offset;
+    if (const char* name = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr)) {
+      physical.function = display_name(demangle(name));
+      physical.entry = pc - offset;
     }
     Dwarf_Addr lookup_pc = is_return_address ? pc - 1 : pc;
     if (Dwfl_Line* line = dwfl_module_getsrc(mod, lookup_pc)) {
       int lineno = 0;
-      const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
-      if (file != nullptr) {
-        info.file = file;
-        info.line = lineno;
+      if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+        physical.file = file;
+        physical.line = lineno;
       }
     }
-    return info;
+    expand_inlined(mod, lookup_pc, physical, frames);
+    frames.push_back(std::move(physical));
+    return frames;
   }
 
  private:
-  static std::string demangle(const char* name) {
-    int status = 0;
-    char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    if (status != 0 || out == nullptr) return name;
-    std::string s(out);
-    std::free(out);
-    return s;
+  // Walks the DWARF scopes at pc (innermost first). Each inlined subroutine
+  // is a frame whose location is the line table's (for the innermost) or the
+  // call site recorded by the next inner inlined subroutine; the physical
+  // frame's location becomes the outermost call site.
+  void expand_inlined(Dwfl_Module* mod, Dwarf_Addr pc, SymbolFrame& physical, std::vector<SymbolFrame>& out) {
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cudie = dwfl_module_addrdie(mod, pc, &bias);
+    if (cudie == nullptr) return;
+    Dwarf_Die* scopes = nullptr;
+    int n = dwarf_getscopes(cudie, pc - bias, &scopes);
+    if (n <= 0) return;
+    Dwarf_Files* files = nullptr;
+    std::size_t nfiles = 0;
+    dwarf_getsrcfiles(cudie, &files, &nfiles);
+    std::string file = physical.file;
+    int line = physical.line;
+    for (int i = 0; i < n; ++i) {
+      int tag = dwarf_tag(&scopes[i]);
+      if (tag == DW_TAG_subprogram) {
+        // The ELF symbol names the physical function best (it is mangled,
+        // hence fully qualified); DWARF is the fallback.
+        if (physical.function.empty()) physical.function = die_function_name(&scopes[i]);
+        break;
+      }
+      if (tag != DW_TAG_inlined_subroutine) continue;
+      SymbolFrame f;
+      f.function = die_function_name(&scopes[i]);
+      f.file = file;
+      f.line = line;
+      f.entry = physical.entry;
+      f.inlined = true;
+      out.push_back(std::move(f));
+      // Where this inlined body was called from: the next frame's location.
+      Dwarf_Attribute attr;
+      Dwarf_Word call_file = 0, call_line = 0;
+      if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &call_file) == 0 && files != nullptr &&
+          call_file < nfiles) {
+        if (const char* f2 = dwarf_filesrc(files, call_file, nullptr, nullptr)) file = f2;
+      }
+      if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &call_line) == 0) {
+        line = static_cast<int>(call_line);
+      }
+    }
+    physical.file = file;
+    physical.line = line;
+    std::free(scopes);
   }
 
   Dwfl_Callbacks callbacks_{};
   Dwfl* dwfl_ = nullptr;
 };
 
-struct CacheKey {
-  std::uintptr_t pc;
-  bool ret;
-  bool operator==(const CacheKey&) const = default;
-};
 struct CacheKeyHash {
-  std::size_t operator()(const CacheKey& k) const noexcept { return std::hash<std::uintptr_t>{}(k.pc * 2 + k.ret); }
+  std::size_t operator()(std::uintptr_t k) const noexcept { return std::hash<std::uintptr_t>{}(k); }
 };
 
 std::mutex g_mu;
-Dwfl_Session* g_session = nullptr;  // leaked: symbolization may run at exit
-std::unordered_map<CacheKey, SymbolInfo, CacheKeyHash>* g_cache = nullptr;
-
-bool ends_with(const std::string& s, std::size_t end, const char* suffix) {
-  std::size_t n = std::strlen(suffix);
-  return end >= n && s.compare(end - n, n, suffix) == 0;
-}
+DwflSession* g_session = nullptr;  // leaked: symbolization may run at exit
+// Key: pc * 2 + is_return_address. Values are never erased, so references
+// handed out stay valid.
+std::unordered_map<std::uintptr_t, std::vector<SymbolFrame>, CacheKeyHash>* g_cache = nullptr;
 
 }  // namespace
 
-std::string strip_parameters(const std::string& d) {
+std::string display_name(const std::string& d) {
   std::size_t end = d.size();
+  // " [clone .cold]", " [clone .isra.0]", ...
+  for (std::size_t clone; (clone = d.rfind(" [clone ", end)) != std::string::npos && d[end - 1] == ']';) end = clone;
   // Trailing qualifiers of member functions.
   for (bool again = true; again;) {
     again = false;
@@ -106,31 +207,40 @@ std::string strip_parameters(const std::string& d) {
       }
     }
   }
-  if (end == 0 || d[end - 1] != ')') return d.substr(0, end);
-  int depth = 0;
-  for (std::size_t i = end; i-- > 0;) {
-    if (d[i] == ')') ++depth;
-    if (d[i] == '(' && --depth == 0) {
-      // "operator()" keeps its own parentheses.
-      if (ends_with(d, i, "operator") && i + 1 < end && d[i + 1] == ')') return d.substr(0, end);
-      return d.substr(0, i);
+  // The parameter list; "operator()" keeps its own parentheses.
+  if (end > 0 && d[end - 1] == ')') {
+    int depth = 0;
+    for (std::size_t i = end; i-- > 0;) {
+      if (d[i] == ')') ++depth;
+      if (d[i] == '(' && --depth == 0) {
+        if (!(ends_with(d, i, "operator") && i + 1 < end && d[i + 1] == ')')) end = i;
+        break;
+      }
     }
   }
-  return d.substr(0, end);
+  // A return type: the last space outside brackets, unless it belongs to
+  // "operator new", "operator int" and the like.
+  std::size_t begin = 0;
+  int depth = 0;
+  for (std::size_t i = 0; i < end; ++i) {
+    char c = d[i];
+    if (c == '<' || c == '(' || c == '[' || c == '{') ++depth;
+    if (c == '>' || c == ')' || c == ']' || c == '}') --depth;
+    if (c == ' ' && depth == 0 && !ends_with(d, i, "operator")) begin = i + 1;
+  }
+  return d.substr(begin, end - begin);
 }
 
-SymbolInfo symbolize(std::uintptr_t pc, bool is_return_address) {
+const std::vector<SymbolFrame>& symbolize(std::uintptr_t pc, bool is_return_address) {
   std::lock_guard lock(g_mu);
   if (g_session == nullptr) {
-    g_session = new Dwfl_Session();
-    g_cache = new std::unordered_map<CacheKey, SymbolInfo, CacheKeyHash>();
+    g_session = new DwflSession();
+    g_cache = new std::unordered_map<std::uintptr_t, std::vector<SymbolFrame>, CacheKeyHash>();
   }
-  CacheKey key{pc, is_return_address};
+  std::uintptr_t key = pc * 2 + (is_return_address ? 1 : 0);
   auto it = g_cache->find(key);
   if (it != g_cache->end()) return it->second;
-  SymbolInfo info = g_session->lookup(pc, is_return_address);
-  g_cache->emplace(key, info);
-  return info;
+  return g_cache->emplace(key, g_session->lookup(pc, is_return_address)).first->second;
 }
 
 }  // namespace goro::detail

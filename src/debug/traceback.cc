@@ -16,10 +16,7 @@ namespace {
 constexpr std::size_t kInnerFrames = 50;  // Go's tracebackInnerFrames
 constexpr std::size_t kOuterFrames = 50;  // Go's tracebackOuterFrames
 
-bool is_runtime_frame(const SymbolInfo& s) {
-  return s.function.rfind("goro::detail::", 0) == 0 || s.function == "goro_entry_trampoline" ||
-         s.function == "goro_switch";
-}
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 void append_hex(std::string& out, std::uintptr_t v) {
   char buf[32];
@@ -27,7 +24,8 @@ void append_hex(std::string& out, std::uintptr_t v) {
   out += buf;
 }
 
-void append_location(std::string& out, const SymbolInfo& s, std::uintptr_t pc) {
+// "\tfile:line +0xoff": Go omits the offset for inlined calls.
+void append_location(std::string& out, const SymbolFrame& s, std::uintptr_t pc) {
   out += '\t';
   if (s.file.empty()) {
     out += "?:0";
@@ -36,8 +34,10 @@ void append_location(std::string& out, const SymbolInfo& s, std::uintptr_t pc) {
     out += ':';
     out += std::to_string(s.line);
   }
-  out += " +";
-  append_hex(out, s.entry != 0 ? pc - s.entry : pc);
+  if (!s.inlined) {
+    out += " +";
+    append_hex(out, s.entry != 0 ? pc - s.entry : pc);
+  }
   out += '\n';
 }
 
@@ -89,48 +89,62 @@ void append_goroutine_header(std::string& out, const G& g, const char* state) {
   out += "]:\n";
 }
 
+bool is_runtime_frame(const std::string& function) {
+  return starts_with(function, "goro::detail::") || starts_with(function, "goro_") ||
+         starts_with(function, "goro::go<") || starts_with(function, "goro::run<");
+}
+
 void append_frames(std::string& out, const std::uintptr_t* pcs, std::size_t n, bool first_is_pc) {
-  // Symbolize first so that hidden runtime frames do not count for elision.
-  struct Frame {
+  // Expand and filter first so that hidden frames do not count for elision.
+  struct Shown {
     std::uintptr_t pc;
-    SymbolInfo sym;
+    const SymbolFrame* frame;
   };
-  std::vector<Frame> frames;
-  frames.reserve(n);
+  std::vector<Shown> shown;
+  shown.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     bool ret = !(first_is_pc && i == 0);
-    SymbolInfo s = symbolize(pcs[i], ret);
-    if (is_runtime_frame(s)) continue;
-    frames.push_back({pcs[i], std::move(s)});
+    for (const SymbolFrame& f : symbolize(pcs[i], ret)) {
+      if (!is_runtime_frame(f.function)) shown.push_back({pcs[i], &f});
+    }
   }
-  std::size_t shown = frames.size();
-  bool elide = shown > kInnerFrames + kOuterFrames;
-  for (std::size_t i = 0; i < shown; ++i) {
+  bool elide = shown.size() > kInnerFrames + kOuterFrames;
+  for (std::size_t i = 0; i < shown.size(); ++i) {
     if (elide && i == kInnerFrames) {
       out += "...";
-      out += std::to_string(shown - kInnerFrames - kOuterFrames);
+      out += std::to_string(shown.size() - kInnerFrames - kOuterFrames);
       out += " frames elided...\n";
-      i = shown - kOuterFrames - 1;
+      i = shown.size() - kOuterFrames - 1;
       continue;
     }
-    const Frame& f = frames[i];
-    out += f.sym.function.empty() ? std::string("?") : f.sym.function;
+    const SymbolFrame& f = *shown[i].frame;
+    out += f.function.empty() ? std::string("?") : f.function;
     out += "(...)\n";
-    append_location(out, f.sym, f.pc);
+    append_location(out, f, shown[i].pc);
   }
 }
 
 void append_created_by(std::string& out, const G& g) {
   if (g.create_pc == 0) return;
-  SymbolInfo s = symbolize(g.create_pc, true);
+  // The innermost frame that is not goro's own: the function that called go().
+  const std::vector<SymbolFrame>& frames = symbolize(g.create_pc, true);
+  const SymbolFrame* creator = &frames.back();
+  for (const SymbolFrame& f : frames) {
+    if (!is_runtime_frame(f.function)) {
+      creator = &f;
+      break;
+    }
+  }
   out += "created by ";
-  out += s.function.empty() ? std::string("?") : s.function;
+  out += creator->function.empty() ? std::string("?") : creator->function;
   if (g.creator_id != 0) {
     out += " in goroutine ";
     out += std::to_string(g.creator_id);
   }
   out += '\n';
-  append_location(out, s, g.create_pc);
+  SymbolFrame located = *creator;
+  located.inlined = false;  // Go always shows the creation pc's offset
+  append_location(out, located, g.create_pc);
 }
 
 void write_all(int fd, const char* s, std::size_t n) noexcept {

@@ -28,6 +28,10 @@ std::size_t unwind_current_stack(std::uintptr_t* pcs, std::size_t max);
 std::size_t walk_frame_pointers(std::uintptr_t fp, std::uintptr_t lo, std::uintptr_t hi,
                                 std::uintptr_t* pcs, std::size_t max) noexcept;
 
+// True for frames goro hides, as Go hides runtime frames: goro::detail::*,
+// the assembly entry points, and the bodies of goro::go / goro::run.
+bool is_runtime_frame(const std::string& function);
+
 // Appends "goroutine N [state]:\n".
 void append_goroutine_header(std::string& out, const G& g, const char* state);
 // Appends frames for pcs (pcs[0] is the current pc if first_is_pc, otherwise

@@ -76,18 +76,18 @@ std::string describe_current_exception() {
   }
 }
 
-// Index of the first frame after the C++ runtime's throw/terminate frames.
+// Index of the first frame below the handler and the C++ runtime's
+// throw/terminate machinery (scanning from the top: the bottom of the stack
+// has goro's own frames too, which append_frames hides anyway).
 std::size_t first_user_frame(const std::uintptr_t* pcs, std::size_t n) {
-  std::size_t first = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string f = symbolize(pcs[i], true).function;
-    if (f.rfind("__cxa_", 0) == 0 || f.rfind("__cxxabiv1::", 0) == 0 || f.rfind("std::terminate", 0) == 0 ||
-        f.rfind("_Unwind_", 0) == 0 || f.rfind("goro::detail::", 0) == 0) {
-      first = i + 1;
-    }
-    if (f.rfind("__cxa_throw", 0) == 0 || f.rfind("__cxa_rethrow", 0) == 0) return i + 1;
+    const std::string& f = symbolize(pcs[i], true).back().function;
+    bool machinery = f.empty() || is_runtime_frame(f) || f.rfind("__cxa_", 0) == 0 ||
+                     f.rfind("__cxxabiv1::", 0) == 0 || f.rfind("std::terminate", 0) == 0 ||
+                     f.rfind("_Unwind_", 0) == 0 || f.rfind("__gnu_cxx::", 0) == 0;
+    if (!machinery) return i;
   }
-  return first < n ? first : 0;
+  return 0;
 }
 
 void on_terminate() {
