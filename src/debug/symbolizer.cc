@@ -115,14 +115,19 @@ class DwflSession {
       physical.entry = pc - offset;
     }
     Dwarf_Addr lookup_pc = is_return_address ? pc - 1 : pc;
-    if (Dwfl_Line* line = dwfl_module_getsrc(mod, lookup_pc)) {
-      int lineno = 0;
-      if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
-        physical.file = file;
-        physical.line = lineno;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cudie = cu_containing(mod, lookup_pc, &bias);
+    if (cudie != nullptr) {
+      if (Dwarf_Line* line = dwarf_getsrc_die(cudie, lookup_pc - bias)) {
+        int lineno = 0;
+        dwarf_lineno(line, &lineno);
+        if (const char* file = dwarf_linesrc(line, nullptr, nullptr)) {
+          physical.file = file;
+          physical.line = lineno;
+        }
       }
+      expand_inlined(cudie, lookup_pc - bias, physical, frames);
     }
-    expand_inlined(mod, lookup_pc, physical, frames);
     frames.push_back(std::move(physical));
     return frames;
   }
@@ -132,12 +137,9 @@ class DwflSession {
   // is a frame whose location is the line table's (for the innermost) or the
   // call site recorded by the next inner inlined subroutine; the physical
   // frame's location becomes the outermost call site.
-  void expand_inlined(Dwfl_Module* mod, Dwarf_Addr pc, SymbolFrame& physical, std::vector<SymbolFrame>& out) {
-    Dwarf_Addr bias = 0;
-    Dwarf_Die* cudie = dwfl_module_addrdie(mod, pc, &bias);
-    if (cudie == nullptr) return;
+  void expand_inlined(Dwarf_Die* cudie, Dwarf_Addr pc, SymbolFrame& physical, std::vector<SymbolFrame>& out) {
     Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cudie, pc - bias, &scopes);
+    int n = dwarf_getscopes(cudie, pc, &scopes);
     if (n <= 0) return;
     Dwarf_Files* files = nullptr;
     std::size_t nfiles = 0;
@@ -174,6 +176,21 @@ class DwflSession {
     physical.file = file;
     physical.line = line;
     std::free(scopes);
+  }
+
+  // The compilation unit whose ranges contain pc. libdw finds it through
+  // .debug_aranges, which clang does not emit; in a binary mixing gcc and
+  // clang objects it then answers with the nearest gcc CU. So check its
+  // answer, and scan the CUs' ranges when it is wrong.
+  static Dwarf_Die* cu_containing(Dwfl_Module* mod, Dwarf_Addr pc, Dwarf_Addr* bias) {
+    if (Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, bias); cu != nullptr && dwarf_haspc(cu, pc - *bias) == 1) {
+      return cu;
+    }
+    Dwarf_Die* cu = nullptr;
+    while ((cu = dwfl_module_nextcu(mod, cu, bias)) != nullptr) {
+      if (dwarf_haspc(cu, pc - *bias) == 1) return cu;
+    }
+    return nullptr;
   }
 
   Dwfl_Callbacks callbacks_{};
