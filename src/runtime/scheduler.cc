@@ -242,7 +242,9 @@ void Scheduler::sleep_worker(Processor* p) {
     nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
   }
   // Pairs with the fence in wakep(): either the submitter sees us idle (and
-  // wakes someone) or we see its work here.
+  // wakes someone) or we see its work here. Go re-checks only when it was
+  // spinning because its global queue is guarded by the same lock as the
+  // idle list; ours is not, so every sleeper re-checks.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (any_work_visible()) {
     std::lock_guard lock(idle_mu_);
