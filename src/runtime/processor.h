@@ -75,6 +75,7 @@ struct alignas(64) Processor {
   std::atomic<std::uint32_t> park_word{0};  // futex; 1 = wake up
   Processor* idle_link = nullptr;           // Scheduler::idle_ list
   bool on_idle_list = false;                // guarded by Scheduler::idle_mu_
+  std::atomic<bool> idle{false};            // mirrors on_idle_list for thieves
   bool handed_spinning = false;             // set by the waker with park_word
   std::thread thread;
 };

@@ -25,6 +25,8 @@ constexpr std::uint32_t kGlobalQueueCheckPeriod = 61;
 // picks the local queue's head goes first (Go bounds it by time via sysmon).
 constexpr std::uint32_t kMaxInheritChain = 64;
 constexpr int kStealRounds = 4;
+// How often the timer thread returns idle stack memory to the OS.
+constexpr std::int64_t kScavengePeriodNs = 1'000'000'000;
 
 thread_local Processor* tl_processor [[gnu::tls_model("initial-exec")]] = nullptr;
 
@@ -180,10 +182,11 @@ G* Scheduler::steal_work(Processor* p) {
       if (!last_round) continue;
       // Last resort: the victim's runnext. If the victim is running, give it
       // a moment to pick its runnext itself (Go sleeps 3us): stealing it
-      // would split a ping-pong pair across cores.
+      // would split a ping-pong pair across cores. "Running" means not idle:
+      // between two goroutines the victim is still about to run runnext.
       G* next = victim->runnext.load(std::memory_order_acquire);
       if (next == nullptr) continue;
-      if (victim->current.load(std::memory_order_acquire) != nullptr) {
+      if (!victim->idle.load(std::memory_order_acquire)) {
         sched_yield();
         next = victim->runnext.load(std::memory_order_acquire);
         if (next == nullptr) continue;
@@ -271,6 +274,7 @@ void Scheduler::sleep_worker(Processor* p) {
 }
 
 void Scheduler::idle_push_locked(Processor* p) {
+  p->idle.store(true, std::memory_order_release);
   p->idle_link = idle_;
   idle_ = p;
   p->on_idle_list = true;
@@ -284,6 +288,7 @@ void Scheduler::idle_remove_locked(Processor* p) {
       *link = p->idle_link;
       p->idle_link = nullptr;
       p->on_idle_list = false;
+      p->idle.store(false, std::memory_order_release);
       npidle_.fetch_sub(1, std::memory_order_seq_cst);
       return;
     }
@@ -573,6 +578,15 @@ void Scheduler::timer_thread_loop() {
       std::int64_t w = q->timer0_when.load(std::memory_order_acquire);
       if (w != 0 && w <= now) run_timers(q, now);
     }
+    if (stacks_.scavenge_pending()) {
+      if (next_scavenge_ == 0) next_scavenge_ = now + kScavengePeriodNs;
+      if (now >= next_scavenge_) {
+        stacks_.scavenge();
+        next_scavenge_ = now + kScavengePeriodNs;
+      }
+    } else {
+      next_scavenge_ = 0;
+    }
     // Publish when we will wake, then look again: an add_timer racing with
     // us either sees the new wake time (and kicks) or we see its timer.
     std::int64_t earliest = earliest_timer();
@@ -581,7 +595,9 @@ void Scheduler::timer_thread_loop() {
     if (again < earliest) continue;
     now = nanotime();
     if (earliest <= now) continue;
-    std::int64_t timeout = earliest == INT64_MAX ? -1 : earliest - now;
+    std::int64_t wake_at = earliest;
+    if (next_scavenge_ != 0 && next_scavenge_ < wake_at) wake_at = next_scavenge_;
+    std::int64_t timeout = wake_at == INT64_MAX ? -1 : (wake_at > now ? wake_at - now : 0);
     futex_wait(&timer_kick_, 0, timeout);
     timer_kick_.store(0, std::memory_order_relaxed);
     timer_thread_wakes_at_.store(0, std::memory_order_seq_cst);  // awake: nobody needs to kick

@@ -123,6 +123,7 @@ class Scheduler {
 
   // timer thread
   std::atomic<std::int64_t> timer_thread_wakes_at_{0};  // INT64_MAX: indefinitely
+  std::int64_t next_scavenge_ = 0;                      // timer thread only
   std::atomic<std::uint32_t> timer_kick_{0};
 };
 

@@ -109,6 +109,7 @@ int StackPool::take(G** head, int n) {
     G* g = hot_;
     hot_ = g->sched_link;
     --hot_count_;
+    if (hot_count_ < hot_low_water_) hot_low_water_ = hot_count_;
     g->sched_link = list;
     list = g;
     ++got;
@@ -127,33 +128,49 @@ int StackPool::take(G** head, int n) {
     list = g;
     ++got;
   }
+  hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
   *head = list;
   return got;
 }
 
-void StackPool::give(G* head, int n) {
-  (void)n;
+void StackPool::give(G* head, int) {
+  std::lock_guard lock(mu_);
+  while (head != nullptr) {
+    G* g = head;
+    head = g->sched_link;
+    g->sched_link = hot_;
+    hot_ = g;
+    ++hot_count_;
+  }
+  hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
+}
+
+std::size_t StackPool::scavenge() {
   std::vector<ColdSlot> batch;
   {
     std::lock_guard lock(mu_);
-    while (head != nullptr) {
-      G* g = head;
-      head = g->sched_link;
-      if (hot_count_ < kHotCap) {
-        g->sched_link = hot_;
-        hot_ = g;
-        ++hot_count_;
-      } else {
-        to_release_.push_back(cold_slot_of(g));
-      }
+    // Slots below the low-water mark stayed in the list through the whole
+    // interval: nobody needed them. Release half of those beyond the floor
+    // (a burst that recurs every few seconds keeps most of its memory; one
+    // that does not is released within a few intervals).
+    std::size_t idle = hot_low_water_ < hot_count_ ? hot_low_water_ : hot_count_;
+    std::size_t excess = idle > kHotFloor ? (idle - kHotFloor + 1) / 2 : 0;
+    batch.reserve(excess);
+    for (std::size_t i = 0; i < excess; ++i) {
+      G* g = hot_;
+      hot_ = g->sched_link;
+      batch.push_back(cold_slot_of(g));
     }
-    if (to_release_.size() < kReleaseBatch) return;
-    batch.swap(to_release_);
+    hot_count_ -= excess;
+    hot_low_water_ = hot_count_;
+    hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
   }
+  if (batch.empty()) return 0;
   // madvise outside the lock: other threads keep taking and giving slots.
   release(batch);
   std::lock_guard lock(mu_);
   cold_.insert(cold_.end(), batch.begin(), batch.end());
+  return batch.size();
 }
 
 StackPool::ColdSlot StackPool::cold_slot_of(const G* g) const noexcept {

@@ -15,12 +15,16 @@
 //    later slots rely on the canary of the slot below them, checked on every
 //    switch away from a goroutine. That is how 1M goroutines fit a default
 //    kernel.
-//  - Freed slots go to a small hot list (memory kept, reused at once); beyond
-//    it their pages are returned with MADV_DONTNEED so a burst of a million
-//    goroutines does not pin its memory after it ends. Each madvise costs a
-//    TLB shoot-down (~50 us with two threads), so released slots are
-//    batched, sorted, and adjacent ones dropped with one call: goroutines
-//    that started together sit side by side and usually end together.
+//  - Freed slots go to a hot list (memory kept, reused at once). A scavenger
+//    (scavenge(), called about once a second by the timer thread) returns
+//    the pages of half the slots that sat unused through a whole interval
+//    (the hot list's low-water mark) with MADV_DONTNEED, keeping kHotFloor
+//    hot, so a
+//    burst of a million goroutines does not pin its memory after it ends but
+//    steady churn never pays for madvise and page faults. Each madvise costs
+//    a TLB shoot-down (~50 us with two threads), so released slots are
+//    sorted and adjacent ones dropped with one call: goroutines that started
+//    together sit side by side and usually end together.
 //
 // Invariants (mu_):
 //  - every carved slot is in exactly one place: a Processor's free cache,
@@ -52,6 +56,14 @@ class StackPool {
   // Returns a list of n slots linked through sched_link.
   void give(G* head, int n);
 
+  // Returns to the OS the pages of hot slots unused since the previous call.
+  // Returns how many slots were released. Called periodically.
+  std::size_t scavenge();
+  // True when scavenge() may have work (the hot list is above its floor).
+  bool scavenge_pending() const noexcept {
+    return hot_count_relaxed_.load(std::memory_order_relaxed) > kHotFloor;
+  }
+
   std::size_t slot_size() const noexcept { return slot_size_; }
   std::size_t guarded_slots() const noexcept { return guarded_.load(std::memory_order_relaxed); }
   std::size_t carved_slots() const noexcept { return carved_.load(std::memory_order_relaxed); }
@@ -77,8 +89,7 @@ class StackPool {
     std::atomic<std::size_t> used{0};    // slots carved so far
   };
   static constexpr std::size_t kMaxArenas = 1 << 16;
-  static constexpr int kHotCap = 256;
-  static constexpr std::size_t kReleaseBatch = 512;
+  static constexpr std::size_t kHotFloor = 256;
 
   // What survives of a slot whose pages went back to the OS.
   struct ColdSlot {
@@ -97,9 +108,10 @@ class StackPool {
   std::size_t slots_per_arena_;
   std::mutex mu_;
   G* hot_ = nullptr;          // freed slots with their memory
-  int hot_count_ = 0;
+  std::size_t hot_count_ = 0;
+  std::size_t hot_low_water_ = 0;  // min hot_count_ since the last scavenge
+  std::atomic<std::size_t> hot_count_relaxed_{0};  // mirror for scavenge_pending
   std::vector<ColdSlot> cold_;  // freed slots whose pages went back to the OS
-  std::vector<ColdSlot> to_release_;  // over the hot cap, pages not yet dropped
   Arena* arena_table_;        // kMaxArenas entries, append-only
   std::atomic<std::size_t> arena_count_{0};
   std::size_t guard_budget_;  // slots that may still get a guard page
