@@ -167,12 +167,13 @@ void on_fault(int sig, siginfo_t* info, void* uctx) {
     std::uintptr_t fp = uc->uc_mcontext.regs[29];
 #endif
     auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
-    // A fault just below the stack, or with sp already below it, is an
-    // overflow into the guard page (ours or the arena's leading one).
+    // The stack pointer never leaves a goroutine's stack legitimately, so sp
+    // below it is an overflow, however far it ran (an unguarded stack runs
+    // through the slot below before it faults). A fault just below the
+    // stack is one too: the guard page, ours or the arena's leading one.
+    bool sp_below = sp < g->stack_lo && g->stack_lo - sp < (std::uintptr_t{1} << 30);
     bool near_bottom = addr < g->stack_lo && addr + 2 * page_size() >= g->stack_lo;
-    if (near_bottom || (sp < g->stack_lo && sp + 2 * page_size() >= g->stack_lo)) {
-      report_stack_overflow(g, sp, pc, fp);
-    }
+    if (sp_below || near_bottom) report_stack_overflow(g, sp, pc, fp);
   }
   chain_signal(sig == SIGBUS ? g_previous_bus : g_previous_segv, sig, info, uctx);
 }
