@@ -38,8 +38,10 @@ class WaitGroup {
   void wait();
 
  private:
-  std::atomic<std::int64_t> counter_{0};
-  std::atomic<std::int32_t> nwait_{0};
+  // counter in the high 32 bits, waiter count in the low 32 (as Go does):
+  // one atomic operation tells add() both, so it never touches the group
+  // after releasing it.
+  std::atomic<std::uint64_t> state_{0};
   // The waiter list and its lock (runtime types, kept out of the public
   // headers); constructed in place by the first wait().
   alignas(8) unsigned char waiters_[32] = {};

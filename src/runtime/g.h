@@ -66,6 +66,7 @@ struct alignas(64) G {
   ClosureFunc destroy = nullptr;
   void* closure = nullptr;
   bool closure_on_heap = false;
+  std::uint32_t closure_align = 0;  // heap closures: the alignment to free with
 
   // --- parking -----------------------------------------------------------
   Timer sleep_timer;           // goro::sleep's timer (like Go's gp.timer)

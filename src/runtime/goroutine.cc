@@ -42,7 +42,7 @@ void goroutine_main(void* arg) {
   // shows where it was thrown.
   g->invoke(g->closure);
   g->destroy(g->closure);
-  if (g->closure_on_heap) ::operator delete(g->closure);
+  if (g->closure_on_heap) ::operator delete(g->closure, std::align_val_t{g->closure_align});
   exit_current();
 }
 
@@ -115,13 +115,14 @@ NewGoroutine new_goroutine(std::size_t size, std::size_t align) {
   } else {
     closure = ::operator new(size, std::align_val_t{align});
     g->closure_on_heap = true;
+    g->closure_align = static_cast<std::uint32_t>(align);
   }
   g->closure = closure;
   return {g, closure};
 }
 
 void discard_goroutine(G* g) noexcept {
-  if (g->closure_on_heap) ::operator delete(g->closure);
+  if (g->closure_on_heap) ::operator delete(g->closure, std::align_val_t{g->closure_align});
   Processor* p = current_processor();
   g->status.store(GStatus::kDead, std::memory_order_release);
   if (p != nullptr) {

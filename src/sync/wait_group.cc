@@ -1,14 +1,16 @@
 // WaitGroup.
 //
-// State: counter_ (atomic), nwait_ (number of blocked waiters, atomic) and a
-// WaiterQueue under a RuntimeLock.
+// State: state_ packs the counter (high 32 bits) and the number of waiters
+// (low 32 bits); waiters block on a WaiterQueue under a RuntimeLock, and
+// `tokens` counts releases not yet claimed.
 // Invariants:
-//  - a waiter is queued only while counter_ > 0 was observed under the lock
-//    after it incremented nwait_;
-//  - add() that brings counter_ to zero releases every queued waiter.
-// No lost wake-up: wait() increments nwait_ then reads counter_; add()
-// writes counter_ then reads nwait_ (both seq_cst). Either add() sees the
-// waiter and takes the lock to release it, or wait() sees zero and returns.
+//  - add() learns the counter and the waiter count from one atomic op; when
+//    the counter reaches zero with no waiters it touches nothing more, since
+//    a waiter that saw zero may already have destroyed the group;
+//  - with w > 0 waiters counted, none can return before it gets a token, so
+//    the group stays alive while add() hands out w tokens under the lock;
+//  - a waiter counted itself before it takes the lock: it takes a token if
+//    one is there, else it queues and the token is taken for it on wake-up.
 #include <new>
 
 #include "goro/sync.h"
@@ -20,6 +22,7 @@ namespace {
 
 struct Waiters {
   detail::RuntimeLock lock;
+  std::uint32_t tokens;  // releases not yet claimed, guarded by lock
   detail::WaiterQueue queue;
 };
 
@@ -36,36 +39,44 @@ static Waiters& waiters_of(unsigned char* storage) {
 WaitGroup::~WaitGroup() = default;
 
 void WaitGroup::add(std::int64_t delta) {
-  std::int64_t v = counter_.fetch_add(delta, std::memory_order_seq_cst) + delta;
-  if (v < 0) {
-    counter_.fetch_sub(delta, std::memory_order_seq_cst);
+  const std::uint64_t step = static_cast<std::uint64_t>(delta) << 32;
+  std::uint64_t state = state_.fetch_add(step, std::memory_order_acq_rel) + step;
+  auto counter = static_cast<std::int32_t>(state >> 32);
+  auto waiters = static_cast<std::uint32_t>(state);
+  if (counter < 0) {
+    state_.fetch_sub(step, std::memory_order_acq_rel);
     throw Error("sync: negative WaitGroup counter");
   }
-  if (v != 0 || delta == 0 || nwait_.load(std::memory_order_seq_cst) == 0) return;
+  if (counter > 0 || waiters == 0) return;
+  // Zero with waiters: nobody else may change the state now (Add racing
+  // with Wait is misuse in Go too), so reset it and release them.
+  state_.store(0, std::memory_order_release);
   Waiters& w = waiters_of(waiters_);
   detail::WaiterQueue released;
   w.lock.lock();
-  if (counter_.load(std::memory_order_seq_cst) == 0) {
-    while (detail::Waiter* x = w.queue.pop_front()) {
-      nwait_.fetch_sub(1, std::memory_order_relaxed);
-      released.push_back(x);
-    }
+  w.tokens += waiters;
+  while (w.tokens > 0 && !w.queue.empty()) {
+    released.push_back(w.queue.pop_front());
+    --w.tokens;
   }
   w.lock.unlock();
   while (detail::Waiter* x = released.pop_front()) detail::wake(*x);
 }
 
 void WaitGroup::wait() {
-  if (counter_.load(std::memory_order_acquire) == 0) return;
+  std::uint64_t state = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((state >> 32) == 0) return;
+    if (state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
   Waiters& w = waiters_of(waiters_);
-  detail::Waiter self = detail::Waiter::for_current();
   w.lock.lock();
-  nwait_.fetch_add(1, std::memory_order_seq_cst);
-  if (counter_.load(std::memory_order_seq_cst) == 0) {
-    nwait_.fetch_sub(1, std::memory_order_relaxed);
+  if (w.tokens > 0) {
+    --w.tokens;
     w.lock.unlock();
     return;
   }
+  detail::Waiter self = detail::Waiter::for_current();
   w.queue.push_back(&self);
   detail::block(self, detail::WaitReason::kSyncWaitGroupWait, w.lock);
 }

@@ -117,15 +117,15 @@ TEST(Sleep, HugeDurationsDoNotOverflow) {
     started.add(1);
     // Abandoned on purpose: it must park, not wake at once from a wrapped
     // deadline.
-    std::atomic<bool>* woke = new std::atomic<bool>(false);
-    goro::go([&started, woke] {
+    static std::atomic<bool> woke{false};  // outlives the abandoned goroutine
+    goro::go([&started] {
       started.done();
       goro::sleep(std::chrono::hours::max());
-      woke->store(true);
+      woke.store(true);
     });
     started.wait();
     goro::sleep(50ms);
-    EXPECT_FALSE(woke->load());
+    EXPECT_FALSE(woke.load());
   });
 }
 
