@@ -1,0 +1,273 @@
+// go_bench: the Go half of the goro-vs-Go benchmark harness.
+//
+// Its twin is bench/goro_bench.cc; both do the same work, take the same flags
+// and print the same lines. bench/run.sh builds and runs both and joins the
+// results; docs/performance.md says what each case measures.
+//
+//	go_bench [--case NAME] [--reps R] [--n N]
+//
+//	--case   spawn | yield | skynet | all (the three timing cases, default)
+//	         | rss100k | rss1m (parked-goroutine RSS, one per process: run
+//	         each in a fresh process, as run.sh does, so earlier cases do
+//	         not pollute the baseline)
+//	--reps   measured repetitions of a timing case after one warm-up (default 5)
+//	--n      override the case's size (goroutines, yields per goroutine, or
+//	         skynet leaves, a power of 10); for quick checks only
+//
+// Parallelism comes from GOMAXPROCS (run.sh sets it equal to GORO_MAXPROCS).
+//
+// Output, one line per case:
+//
+//	RESULT <case> <median> <unit> min=<min> reps=<R> samples=<s1,s2,...>
+//
+// plus INFO lines. A failed check prints "FAIL ..." to stderr and exits 1.
+// Standard library only (built offline with Debian's go 1.19).
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func fail(format string, args ...interface{}) {
+	os.Stdout.Sync()
+	fmt.Fprintf(os.Stderr, "FAIL "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// vmRSSKiB returns VmRSS of this process in KiB, from /proc/self/status (the
+// C++ twin reads the same field the same way).
+func vmRSSKiB() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		fail("cannot open /proc/self/status: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "VmRSS:") {
+			fields := strings.Fields(line[len("VmRSS:"):])
+			if len(fields) > 0 {
+				if v, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+					return v
+				}
+			}
+		}
+	}
+	fail("no VmRSS in /proc/self/status")
+	return -1
+}
+
+// num formats fixed-point with a precision by magnitude, never exponent
+// notation (the C++ twin's num() formats identically).
+func num(v float64) string {
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	prec := 3
+	if a >= 100 {
+		prec = 1
+	} else if a >= 1 {
+		prec = 2
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// reportTiming runs one warm-up and reps measured repetitions of once (which
+// returns the per-repetition value in unit) and prints the RESULT line.
+func reportTiming(name, unit string, reps int, once func() float64) {
+	once() // warm-up: stack pools, heap arenas, worker threads
+	samples := make([]float64, 0, reps)
+	for i := 0; i < reps; i++ {
+		samples = append(samples, once())
+	}
+	sorted := append([]float64(nil), samples...)
+	sort.Float64s(sorted)
+	n := len(sorted)
+	median := sorted[n/2]
+	if n%2 == 0 {
+		median = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	s := make([]string, n)
+	for i, v := range samples {
+		s[i] = num(v)
+	}
+	fmt.Printf("RESULT %s %s %s min=%s reps=%d samples=%s\n", name, num(median), unit, num(sorted[0]),
+		reps, strings.Join(s, ","))
+}
+
+// spawn: the main goroutine runs `wg.Add(1); go fn()` N times, fn being
+// `wg.Done()`, then wg.Wait(). Value: elapsed wall time / N, in ns per goroutine.
+func spawnOnce(n int64) float64 {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		wg.Add(1)
+		go func() { wg.Done() }()
+	}
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+}
+
+// yield: two goroutines each call runtime.Gosched() K times; the main
+// goroutine waits for both on a WaitGroup. Value: elapsed wall time / (2 K),
+// in ns per yield.
+func yieldOnce(k int64) float64 {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	t0 := time.Now()
+	for g := 0; g < 2; g++ {
+		go func() {
+			for i := int64(0); i < k; i++ {
+				runtime.Gosched()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(2*k)
+}
+
+// skynet: each inner node has a results array of 10 slots and a WaitGroup
+// (Add(10)), starts 10 children, waits, sums its slots, writes its parent's
+// slot and calls the parent's Done(). Leaves write their number. Value: wall
+// time of the whole tree, in ms; the sum is checked.
+func skynet(out *int64, parent *sync.WaitGroup, num, size int64) {
+	if size == 1 {
+		*out = num
+		parent.Done()
+		return
+	}
+	var results [10]int64
+	var wg sync.WaitGroup
+	wg.Add(10)
+	sub := size / 10
+	for i := int64(0); i < 10; i++ {
+		i := i
+		go func() { skynet(&results[i], &wg, num+i*sub, sub) }()
+	}
+	wg.Wait()
+	var sum int64
+	for _, r := range results {
+		sum += r
+	}
+	*out = sum
+	parent.Done()
+}
+
+func skynetOnce(leaves int64) float64 {
+	result := int64(-1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t0 := time.Now()
+	go func() { skynet(&result, &wg, 0, leaves) }()
+	wg.Wait()
+	ms := float64(time.Since(t0).Nanoseconds()) / 1e6
+	if want := leaves * (leaves - 1) / 2; result != want {
+		fail("skynet: sum %d, want %d", result, want)
+	}
+	return ms
+}
+
+// rss: reads VmRSS, starts N goroutines that each call started.Done() and
+// then block in release.Wait(), waits on started until all N have run, reads
+// VmRSS again, prints (after - before) / N in KiB per goroutine, then
+// releases them and waits for all to finish.
+func rssCase(name string, n int64) {
+	var started, release, finished sync.WaitGroup
+	release.Add(1)
+	started.Add(int(n))
+	finished.Add(int(n))
+	before := vmRSSKiB()
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		go func() {
+			started.Done()
+			release.Wait()
+			finished.Done()
+		}()
+	}
+	started.Wait()
+	startS := time.Since(t0).Seconds()
+	after := vmRSSKiB()
+	live := int64(runtime.NumGoroutine())
+	t0 = time.Now()
+	release.Done()
+	finished.Wait()
+	releaseS := time.Since(t0).Seconds()
+	fmt.Printf("INFO %s n=%d rss_before_kib=%d rss_after_kib=%d goroutines=%d start_s=%.3f release_s=%.3f\n",
+		name, n, before, after, live, startS, releaseS)
+	if live < n {
+		fail("%s: only %d goroutines alive", name, live)
+	}
+	per := float64(after-before) / float64(n)
+	fmt.Printf("RESULT %s %s KiB/goroutine min=%s reps=1 samples=%s\n", name, num(per), num(per), num(per))
+}
+
+func isPowerOf10(v int64) bool {
+	if v < 1 {
+		return false
+	}
+	for v%10 == 0 {
+		v /= 10
+	}
+	return v == 1
+}
+
+func main() {
+	which := flag.String("case", "all", "spawn|yield|skynet|all|rss100k|rss1m")
+	reps := flag.Int("reps", 5, "measured repetitions after one warm-up")
+	nFlag := flag.Int64("n", 0, "override the case's size (quick checks only)")
+	flag.Parse()
+	if *reps < 1 || *nFlag < 0 || flag.NArg() != 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	fmt.Printf("INFO impl=go maxprocs=%d version=%s\n", runtime.GOMAXPROCS(0), runtime.Version())
+	size := func(def int64) int64 {
+		if *nFlag > 0 {
+			return *nFlag
+		}
+		return def
+	}
+	any := false
+	want := func(c string, inAll bool) bool {
+		w := *which == c || (inAll && *which == "all")
+		any = any || w
+		return w
+	}
+	if want("spawn", true) {
+		n := size(100000)
+		reportTiming("spawn", "ns/goroutine", *reps, func() float64 { return spawnOnce(n) })
+	}
+	if want("yield", true) {
+		k := size(1000000)
+		reportTiming("yield", "ns/yield", *reps, func() float64 { return yieldOnce(k) })
+	}
+	if want("skynet", true) {
+		leaves := size(1000000)
+		if !isPowerOf10(leaves) {
+			fail("skynet: --n must be a power of 10")
+		}
+		reportTiming("skynet", "ms", *reps, func() float64 { return skynetOnce(leaves) })
+	}
+	if want("rss100k", false) {
+		rssCase("rss100k", size(100000))
+	}
+	if want("rss1m", false) {
+		rssCase("rss1m", size(1000000))
+	}
+	if !any {
+		fail("unknown case %q", *which)
+	}
+}

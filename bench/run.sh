@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/run.sh: build goro's benchmarks and their Go twins, run both with the
+# same parallelism, and print the goro-vs-Go table.
+#
+#   bench/run.sh [--procs N] [--reps R] [--cases "spawn yield skynet rss100k rss1m"]
+#                [--no-build] [--raw FILE]
+#
+#   --procs N    GORO_MAXPROCS = GOMAXPROCS = N (default 2, or $BENCH_PROCS)
+#   --reps R     measured repetitions per timing case, after one warm-up
+#                (default 5, or $BENCH_REPS); the table shows the median and min
+#   --cases L    which cases, space-separated (default: all five)
+#   --no-build   use the binaries already built
+#   --raw FILE   also keep every INFO/RESULT line there (default:
+#                build/default/bench/last-run.txt)
+#
+# What it does, from the repository root:
+#   1. C++: cmake --preset default && cmake --build build/default --target goro_bench
+#   2. Go:  go build (bench/go, standard library only, offline) -> build/default/bench/go_bench
+#   3. for every case, one fresh process of goro_bench then one of go_bench,
+#      both with `--case NAME --reps R`; each prints
+#      `RESULT <case> <median> <unit> min=<min> reps=<R> samples=<...>`
+#   4. prints `case | unit | goro | Go | ratio | goal`, ratio = goro/Go (lower
+#      is better: every case measures time or memory).
+# Exit status: 0, or 1 when any case failed (wrong skynet sum, crash, timeout).
+# Takes 1-3 minutes on a 2-core machine (the 1M RSS case is most of it).
+# docs/performance.md explains each case and holds the reference results.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+procs="${BENCH_PROCS:-2}"
+reps="${BENCH_REPS:-5}"
+cases="spawn yield skynet rss100k rss1m"
+build=1
+raw="build/default/bench/last-run.txt"
+case_timeout="${BENCH_TIMEOUT:-600}"  # seconds per process
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --procs) procs="${2:?}"; shift 2 ;;
+    --reps) reps="${2:?}"; shift 2 ;;
+    --cases) cases="${2:?}"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --raw) raw="${2:?}"; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "run.sh: unknown argument: $1" >&2; usage ;;
+  esac
+done
+[[ "$procs" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --procs wants a positive integer" >&2; exit 2; }
+[[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps wants a positive integer" >&2; exit 2; }
+
+goro_bin="build/default/bench/goro_bench"
+go_bin="build/default/bench/go_bench"
+
+if [[ $build -eq 1 ]]; then
+  echo "== building (C++: preset default, target goro_bench; Go: go build)" >&2
+  cmake --preset default >/dev/null
+  cmake --build build/default --target goro_bench >&2
+  # Standard library only: no module download, no network.
+  (cd bench/go && GOFLAGS='' GOPROXY=off go build -o "$root/$go_bin" .) >&2
+fi
+for b in "$goro_bin" "$go_bin"; do
+  [[ -x "$b" ]] || { echo "run.sh: $b missing (run without --no-build)" >&2; exit 1; }
+done
+
+export GORO_MAXPROCS="$procs" GOMAXPROCS="$procs"
+mkdir -p "$(dirname "$raw")"
+{
+  echo "# bench/run.sh $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "# procs=$procs reps=$reps nproc=$(nproc) kernel=$(uname -r)"
+  echo "# $(go version)"
+  echo "# $(g++ --version | head -1)"
+  echo "# git $(git describe --always --dirty 2>/dev/null || echo '?')"
+  echo "# loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$raw"
+
+declare -A med mn unit failed
+run_one() {  # impl binary case
+  local impl="$1" bin="$2" c="$3" out rc=0
+  out="$(timeout "$case_timeout" "$bin" --case "$c" --reps "$reps" 2>&1)" || rc=$?
+  printf '%s\n' "$out" | sed "s/^/[$impl] /" >>"$raw"
+  if [[ $rc -ne 0 ]]; then
+    failed[$impl.$c]="exit $rc"
+    echo "run.sh: $impl $c FAILED (exit $rc):" >&2
+    printf '%s\n' "$out" | grep -v '^INFO' | tail -5 | sed 's/^/    /' >&2
+    return
+  fi
+  local line mp
+  # Equal parallelism or nothing: each binary reports the worker count it got.
+  mp="$(printf '%s\n' "$out" | sed -n 's/^INFO impl=[a-z]* maxprocs=\([0-9]*\).*/\1/p' | head -1)"
+  if [[ "$mp" != "$procs" ]]; then
+    failed[$impl.$c]="maxprocs ${mp:-?}"
+    echo "run.sh: $impl $c ran with maxprocs=${mp:-?}, want $procs" >&2
+    return
+  fi
+  line="$(printf '%s\n' "$out" | grep "^RESULT $c " | tail -1)"
+  if [[ -z "$line" ]]; then
+    failed[$impl.$c]="no RESULT"
+    echo "run.sh: $impl $c printed no RESULT line" >&2
+    return
+  fi
+  # RESULT <case> <median> <unit> min=<min> ...
+  read -r _ _ m u mi _ <<<"$line"
+  med[$impl.$c]="$m"
+  mn[$impl.$c]="${mi#min=}"
+  unit[$c]="$u"
+}
+
+start=$SECONDS
+for c in $cases; do
+  echo "== $c (GORO_MAXPROCS=GOMAXPROCS=$procs)" >&2
+  run_one goro "$goro_bin" "$c"
+  run_one go "$go_bin" "$c"
+done
+
+cell() {  # impl case
+  local k="$1.$2"
+  if [[ -n "${failed[$k]:-}" ]]; then echo "FAILED (${failed[$k]})"
+  elif [[ "${reps}" -gt 1 && "$2" != rss* ]]; then echo "${med[$k]} (min ${mn[$k]})"
+  else echo "${med[$k]}"; fi
+}
+
+echo
+echo "goro vs Go, GORO_MAXPROCS=GOMAXPROCS=$procs, median of $reps after 1 warm-up (rss: one fresh process each)"
+row() { printf '| %-8s | %-13s | %-22s | %-22s | %-6s | %-26s |\n' "$@"; }
+row case unit goro Go ratio goal
+row -------- ------------- ---------------------- ---------------------- ------ --------------------------
+status=0
+for c in $cases; do
+  g="${med[goro.$c]:-}" o="${med[go.$c]:-}" ratio="-" goal="-"
+  if [[ -n "${failed[goro.$c]:-}${failed[go.$c]:-}" ]]; then
+    status=1
+  else
+    ratio="$(awk -v a="$g" -v b="$o" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  fi
+  case "$c" in
+    spawn|skynet)
+      [[ "$ratio" != "-" ]] && goal="ratio <= 0.50: $(awk -v r="$ratio" 'BEGIN { print (r <= 0.5 ? "met" : "MISSED") }')" ;;
+    rss1m)
+      [[ -n "$g" ]] && goal="goro <= 4.5 KiB: $(awk -v v="$g" 'BEGIN { print (v <= 4.5 ? "met" : "MISSED") }')" ;;
+  esac
+  row "$c" "${unit[$c]:-?}" "$(cell goro "$c")" "$(cell go "$c")" "$ratio" "$goal"
+done
+echo "ratio = goro / Go (time or memory: lower is better). Raw lines: $raw ($((SECONDS - start)) s)"
+exit $status
