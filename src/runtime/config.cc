@@ -26,11 +26,6 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-std::size_t round_to_pages(std::size_t n) {
-  auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return (n + page - 1) / page * page;
-}
-
 RuntimeConfig load() {
   RuntimeConfig c{cpu_count(), kDefaultStackSize};
   if (const char* v = std::getenv("GORO_MAXPROCS"); v != nullptr && *v != '\0') {
@@ -55,6 +50,11 @@ RuntimeConfig load() {
 }
 
 }  // namespace
+
+std::size_t round_to_pages(std::size_t n) noexcept {
+  auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return (n + page - 1) / page * page;
+}
 
 std::size_t parse_size(const char* text) noexcept {
   char* end = nullptr;

@@ -19,6 +19,10 @@ struct RuntimeConfig {
 // the scheduler started (set_stack_size, set_maxprocs).
 RuntimeConfig& runtime_config();
 
+// n rounded up to a multiple of the system page size (stack slots must be
+// page-aligned for their guard pages and madvise).
+std::size_t round_to_pages(std::size_t n) noexcept;
+
 // Parses a size such as "262144", "256K", "1M". Returns 0 when invalid.
 std::size_t parse_size(const char* text) noexcept;
 

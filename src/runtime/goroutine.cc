@@ -250,8 +250,7 @@ void set_stack_size(std::size_t bytes) {
   if (bytes < (std::size_t{16} << 10) || bytes > (std::size_t{1} << 30)) {
     throw std::invalid_argument("goro::set_stack_size: size must be between 16 KiB and 1 GiB");
   }
-  std::size_t page = 4096;
-  detail::runtime_config().stack_size = (bytes + page - 1) / page * page;
+  detail::runtime_config().stack_size = detail::round_to_pages(bytes);
 }
 
 std::size_t stack_size() noexcept {
