@@ -108,13 +108,16 @@ class DwflSession {
       frames.push_back(physical);
       return frames;
     }
+    // A return address after a call that never returns (a throw, a tail
+    // position go()) is the first byte of the *next* function: everything,
+    // the symbol included, is looked up at pc-1, the call instruction.
+    Dwarf_Addr lookup_pc = is_return_address ? pc - 1 : pc;
     GElf_Off offset = 0;
     GElf_Sym sym;
-    if (const char* name = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr)) {
+    if (const char* name = dwfl_module_addrinfo(mod, lookup_pc, &offset, &sym, nullptr, nullptr, nullptr)) {
       physical.function = display_name(demangle(name));
-      physical.entry = pc - offset;
+      physical.entry = lookup_pc - offset;
     }
-    Dwarf_Addr lookup_pc = is_return_address ? pc - 1 : pc;
     Dwarf_Addr bias = 0;
     Dwarf_Die* cudie = cu_containing(mod, lookup_pc, &bias);
     if (cudie != nullptr) {

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/exception_state.h"
 #include "runtime/timer.h"
 #include "runtime/wait_reason.h"
 
@@ -74,6 +75,9 @@ struct alignas(64) G {
   // --- sanitizers --------------------------------------------------------
   void* tsan_fiber = nullptr;
   void* asan_fake_stack = nullptr;
+
+  // --- C++ exception state (see exception_state.h) -------------------------
+  ExceptionState exceptions;
 };
 
 // Sentinel written in the last word of every stack slot (just above its G).

@@ -458,11 +458,14 @@ namespace {
 void switch_to_scheduler(Processor* p, G* g) {
   check_stack_canary(g);
   bool exiting = p->action == SwitchAction::kExit;
+  // The exceptions this goroutine is handling leave the thread with it.
+  g->exceptions.take_from_thread();
   tsan_switch_to_fiber(p->g0_tsan_fiber);
   asan_start_switch(exiting ? nullptr : &g->asan_fake_stack, p->g0_stack_bottom, p->g0_stack_size);
   goro_switch(&g->sp, p->g0_sp, nullptr);
   Processor* now_on = current_processor();
   asan_finish_switch(g->asan_fake_stack, &now_on->g0_stack_bottom, &now_on->g0_stack_size);
+  g->exceptions.give_to_thread();
 }
 
 }  // namespace
