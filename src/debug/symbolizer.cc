@@ -6,10 +6,12 @@
 #include <elfutils/libdwfl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace goro::detail {
 namespace {
@@ -141,9 +143,12 @@ class DwflSession {
   // call site recorded by the next inner inlined subroutine; the physical
   // frame's location becomes the outermost call site.
   void expand_inlined(Dwarf_Die* cudie, Dwarf_Addr pc, SymbolFrame& physical, std::vector<SymbolFrame>& out) {
-    Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cudie, pc, &scopes);
-    if (n <= 0) return;
+    std::vector<Dwarf_Die> path;
+    scopes_at(cudie, pc, path);
+    if (path.empty()) return;
+    std::reverse(path.begin(), path.end());  // innermost first
+    Dwarf_Die* scopes = path.data();
+    int n = static_cast<int>(path.size());
     Dwarf_Files* files = nullptr;
     std::size_t nfiles = 0;
     dwarf_getsrcfiles(cudie, &files, &nfiles);
@@ -178,7 +183,30 @@ class DwflSession {
     }
     physical.file = file;
     physical.line = line;
-    std::free(scopes);
+  }
+
+  // The code-bearing DIEs containing pc below parent, outermost first:
+  // subprogram, then nested inlined subroutines and lexical blocks.
+  // dwarf_getscopes would do this, but libdw 0.188 gives up ("no address
+  // value") on clang's DWARF 5 (DW_FORM_addrx / rnglistx), while
+  // dwarf_haspc on each DIE handles every form.
+  static bool scopes_at(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>& path) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+      int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) {
+        if (dwarf_haspc(&child, pc) == 1) {
+          path.push_back(child);
+          scopes_at(&child, pc, path);
+          return true;
+        }
+      } else if (tag == DW_TAG_namespace) {
+        // gcc nests some definitions in their namespace's DIE.
+        if (scopes_at(&child, pc, path)) return true;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
   }
 
   // The compilation unit whose ranges contain pc. libdw finds it through
