@@ -36,26 +36,28 @@ extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
 
 namespace goro::detail {
 
+// The calling thread's eh globals. A call into the C++ runtime's TLS, so
+// workers look theirs up once (Processor::eh_globals).
+inline EhGlobals* thread_eh_globals() noexcept {
+  return reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals());
+}
+
 class ExceptionState {
  public:
-  // On the goroutine, before it leaves the thread.
-  void take_from_thread() noexcept {
-    EhGlobals* t = thread_globals();
+  // On the goroutine, before it leaves the thread whose globals are t.
+  void take_from_thread(EhGlobals* t) noexcept {
     saved_ = *t;
     *t = EhGlobals{};
   }
 
-  // On the goroutine, once it runs again (perhaps on another thread).
-  void give_to_thread() noexcept {
-    *thread_globals() = saved_;
+  // On the goroutine, once it runs again on the thread whose globals are t
+  // (perhaps another thread).
+  void give_to_thread(EhGlobals* t) noexcept {
+    *t = saved_;
     saved_ = EhGlobals{};
   }
 
  private:
-  static EhGlobals* thread_globals() noexcept {
-    return reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals());
-  }
-
   EhGlobals saved_{};
 };
 

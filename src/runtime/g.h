@@ -8,7 +8,7 @@
 //  - Exactly one party owns a live G at a time: a run queue (status
 //    runnable), the worker running it (running), or the structure it waits
 //    on (waiting: a timer, a semaphore's waiter list, ...). Only the owner
-//    changes sp, sched_link or status.
+//    changes sp or status.
 //  - `sp` is valid only while the G is not running: goro_switch wrote it.
 //  - Identity fields (id, creator, create_pc, stack) are written before the
 //    G is first published to a run queue and never change while it lives.
@@ -43,7 +43,6 @@ using ClosureFunc = void (*)(void* closure);
 struct alignas(64) G {
   // --- scheduling: owned by whoever holds the G -------------------------
   void* sp = nullptr;         // saved stack pointer while not running
-  G* sched_link = nullptr;    // intrusive link: run queues, free lists
 
   // --- identity: immutable while live -----------------------------------
   std::uint64_t id = 0;

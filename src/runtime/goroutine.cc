@@ -1,11 +1,13 @@
 // Goroutine lifecycle: creation (go), the entry function, exit, and the
 // main goroutine (run). Also the small public calls of go.h.
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
 
 #include "goro/go.h"
 #include "goro/time.h"
+
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/context.h"
@@ -20,8 +22,6 @@ namespace {
 // allocation per go()); bigger ones are heap-allocated.
 constexpr std::size_t kMaxInlineClosure = 1024;
 // Per-Processor free-slot cache bounds (Go's gFree: 64, moved in halves).
-constexpr std::int32_t kGfreeMax = 64;
-constexpr std::int32_t kGfreeBatch = 32;
 // IDs reserved per Processor at a time (Go's _GoidCacheBatch).
 constexpr std::uint64_t kGoidBatch = 16;
 // Stale ASan poisoning a recycled slot can carry sits in the frames that
@@ -54,14 +54,13 @@ G* Scheduler::alloc_g(Processor* p) {
     stacks_.take(&g, 1);
     return g;
   }
-  if (p->gfree == nullptr) {
-    p->ngfree = stacks_.take(&p->gfree, kGfreeBatch);
+  if (p->ngfree == 0) {
+    stacks_.take(p->gfree, Processor::kGfreeBatch);
+    // take() hands out the warmest slot first; ours pops from the back.
+    std::reverse(p->gfree, p->gfree + Processor::kGfreeBatch);
+    p->ngfree = Processor::kGfreeBatch;
   }
-  G* g = p->gfree;
-  p->gfree = g->sched_link;
-  --p->ngfree;
-  g->sched_link = nullptr;
-  return g;
+  return p->gfree[--p->ngfree];
 }
 
 std::uint64_t Scheduler::alloc_goid(Processor* p) {
@@ -79,20 +78,18 @@ void Scheduler::free_dead(Processor* p, G* g) {
   g->tsan_fiber = nullptr;
   p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   bool was_main = g->is_main;
-  g->sched_link = p->gfree;
-  p->gfree = g;
-  if (++p->ngfree > kGfreeMax) {
-    G* batch = nullptr;
-    for (std::int32_t i = 0; i < kGfreeBatch; ++i) {
-      G* x = p->gfree;
-      p->gfree = x->sched_link;
-      x->sched_link = batch;
-      batch = x;
-    }
-    p->ngfree -= kGfreeBatch;
-    stacks_.give(batch, kGfreeBatch);
-  }
+  put_free(p, g);
   if (was_main) on_main_exit(g);
+}
+
+void Scheduler::put_free(Processor* p, G* g) {
+  if (p->ngfree == Processor::kGfreeCap) {
+    // The oldest half goes back to the pool; the warm half stays.
+    stacks_.give(p->gfree, Processor::kGfreeBatch);
+    std::copy(p->gfree + Processor::kGfreeBatch, p->gfree + Processor::kGfreeCap, p->gfree);
+    p->ngfree -= Processor::kGfreeBatch;
+  }
+  p->gfree[p->ngfree++] = g;
 }
 
 void Scheduler::on_main_exit(G*) {
@@ -126,12 +123,9 @@ void discard_goroutine(G* g) noexcept {
   Processor* p = current_processor();
   g->status.store(GStatus::kDead, std::memory_order_release);
   if (p != nullptr) {
-    g->sched_link = p->gfree;
-    p->gfree = g;
-    ++p->ngfree;
+    Scheduler::get().put_free(p, g);
   } else {
-    g->sched_link = nullptr;
-    Scheduler::get().stacks().give(g, 1);
+    Scheduler::get().stacks().give(&g, 1);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/exception_state.h"
 #include "runtime/g.h"
 #include "runtime/run_queue.h"
 #include "runtime/timer.h"
@@ -50,13 +51,18 @@ struct alignas(64) Processor {
   const void* g0_stack_bottom = nullptr;  // for ASan's fiber switches
   std::size_t g0_stack_size = 0;
   void* g0_tsan_fiber = nullptr;
+  EhGlobals* eh_globals = nullptr;  // this worker thread's C++ exception state
   void* g0_asan_fake_stack = nullptr;
   SwitchAction action = SwitchAction::kNone;
   UnlockFunc unlockf = nullptr;
   void* unlock_arg = nullptr;
 
   // --- caches --------------------------------------------------------------
-  G* gfree = nullptr;               // free goroutine slots
+  // Free goroutine slots, a LIFO of pointers (gfree[ngfree-1] was freed
+  // last). Refilled from / drained to the StackPool kGfreeBatch at a time.
+  static constexpr std::int32_t kGfreeCap = 128;
+  static constexpr std::int32_t kGfreeBatch = 64;
+  G* gfree[kGfreeCap];
   std::int32_t ngfree = 0;
   std::uint64_t goid_next = 0;      // [goid_next, goid_end) reserved IDs
   std::uint64_t goid_end = 0;

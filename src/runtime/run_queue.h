@@ -12,36 +12,15 @@
 // but then its CAS on head fails and it retries, exactly as in Go.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 #include "runtime/g.h"
 
 namespace goro::detail {
-
-// A linked batch of Gs (through sched_link), as moved to the global queue.
-struct GList {
-  G* head = nullptr;
-  G* tail = nullptr;
-  std::int32_t size = 0;
-
-  void push_back(G* g) noexcept {
-    g->sched_link = nullptr;
-    if (tail != nullptr) tail->sched_link = g; else head = g;
-    tail = g;
-    ++size;
-  }
-  G* pop_front() noexcept {
-    G* g = head;
-    if (g == nullptr) return nullptr;
-    head = g->sched_link;
-    if (head == nullptr) tail = nullptr;
-    g->sched_link = nullptr;
-    --size;
-    return g;
-  }
-};
 
 class LocalRunQueue {
  public:
@@ -71,18 +50,17 @@ class LocalRunQueue {
     return true;
   }
 
-  // Owner only, queue full: moves half of it plus g into out (Go's
-  // runqputslow). Returns false if a thief got there first (retry push).
-  bool spill_half(G* g, GList& out) noexcept {
+  // Owner only, queue full: moves half of it plus g into out[0..kSize/2]
+  // (Go's runqputslow). Returns false if a thief got there first (retry
+  // push).
+  bool spill_half(G* g, G* (&out)[kSize / 2 + 1]) noexcept {
     std::uint32_t h = head_.load(std::memory_order_acquire);
     std::uint32_t t = tail_.load(std::memory_order_relaxed);
     std::uint32_t n = (t - h) / 2;
     if (n != kSize / 2) return false;
-    G* batch[kSize / 2];
-    for (std::uint32_t i = 0; i < n; ++i) batch[i] = slots_[(h + i) % kSize].load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < n; ++i) out[i] = slots_[(h + i) % kSize].load(std::memory_order_relaxed);
     if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release, std::memory_order_relaxed)) return false;
-    for (std::uint32_t i = 0; i < n; ++i) out.push_back(batch[i]);
-    out.push_back(g);
+    out[n] = g;
     return true;
   }
 
@@ -131,44 +109,106 @@ class LocalRunQueue {
   alignas(64) std::atomic<G*> slots_[kSize] = {};
 };
 
-// Go's global run queue: a mutex-protected list with a lock-free size hint.
+// Go's global run queue (sched.runq): a mutex-protected FIFO with a
+// lock-free size hint. Unlike Go's, it holds G pointers in chunked arrays,
+// not a list linked through the Gs: every G sits on its own stack page, and
+// linking or walking a batch of 128 of them would cost a TLB miss each.
 class GlobalRunQueue {
  public:
+  GlobalRunQueue() = default;
+  GlobalRunQueue(const GlobalRunQueue&) = delete;
+  GlobalRunQueue& operator=(const GlobalRunQueue&) = delete;
+  ~GlobalRunQueue() {
+    free_chunks(first_);
+    free_chunks(spare_);
+  }
+
   bool maybe_nonempty() const noexcept { return size_.load(std::memory_order_acquire) != 0; }
   std::int32_t size() const noexcept { return size_.load(std::memory_order_acquire); }
 
-  void push(G* g) {
+  void push(G* g) { push_n(&g, 1); }
+
+  void push_n(G* const* gs, std::int32_t n) {
+    if (n <= 0) return;
     std::lock_guard lock(mu_);
-    list_.push_back(g);
-    size_.store(list_.size, std::memory_order_release);
-  }
-  void push_batch(GList& batch) {
-    if (batch.head == nullptr) return;
-    std::lock_guard lock(mu_);
-    if (list_.tail != nullptr) list_.tail->sched_link = batch.head; else list_.head = batch.head;
-    list_.tail = batch.tail;
-    list_.size += batch.size;
-    size_.store(list_.size, std::memory_order_release);
-    batch = GList{};
-  }
-  // Takes up to max entries (Go's globrunqget sizing is the caller's):
-  // the first is returned, the rest appended to out.
-  G* pop_batch(std::int32_t max, GList& out) {
-    std::lock_guard lock(mu_);
-    G* first = list_.pop_front();
-    if (first == nullptr) return nullptr;
-    for (std::int32_t i = 1; i < max; ++i) {
-      G* g = list_.pop_front();
-      if (g == nullptr) break;
-      out.push_back(g);
+    while (n > 0) {
+      if (last_ == nullptr || last_->tail == Chunk::kCap) append_chunk_locked();
+      std::int32_t room = Chunk::kCap - last_->tail;
+      std::int32_t k = n < room ? n : room;
+      std::copy(gs, gs + k, last_->slots + last_->tail);
+      last_->tail += k;
+      gs += k;
+      n -= k;
+      count_ += k;
     }
-    size_.store(list_.size, std::memory_order_release);
-    return first;
+    size_.store(count_, std::memory_order_release);
+  }
+
+  // Moves up to max entries, oldest first, into out. Returns how many.
+  std::int32_t pop_n(G** out, std::int32_t max) {
+    std::lock_guard lock(mu_);
+    std::int32_t got = 0;
+    while (got < max && first_ != nullptr) {
+      std::int32_t avail = first_->tail - first_->head;
+      std::int32_t k = max - got < avail ? max - got : avail;
+      std::copy(first_->slots + first_->head, first_->slots + first_->head + k, out + got);
+      first_->head += k;
+      got += k;
+      if (first_->head == first_->tail) drop_first_chunk_locked();
+    }
+    count_ -= got;
+    size_.store(count_, std::memory_order_release);
+    return got;
   }
 
  private:
+  struct Chunk {
+    static constexpr std::int32_t kCap = 252;  // the chunk is 2 KiB
+    Chunk* next = nullptr;
+    std::int32_t head = 0;  // [head, tail) hold queued Gs
+    std::int32_t tail = 0;
+    G* slots[kCap];
+  };
+  // Emptied chunks kept for reuse: enough for a few spills in flight
+  // without a malloc each, without pinning the memory of a past burst.
+  static constexpr std::int32_t kMaxSpare = 8;
+
+  void append_chunk_locked() {
+    Chunk* c = spare_;
+    if (c != nullptr) {
+      spare_ = c->next;
+      --nspare_;
+      *c = Chunk{};
+    } else {
+      c = new Chunk;
+    }
+    if (last_ != nullptr) last_->next = c; else first_ = c;
+    last_ = c;
+  }
+
+  void drop_first_chunk_locked() noexcept {
+    Chunk* c = first_;
+    first_ = c->next;
+    if (first_ == nullptr) last_ = nullptr;
+    if (nspare_ < kMaxSpare) {
+      c->next = spare_;
+      spare_ = c;
+      ++nspare_;
+    } else {
+      delete c;
+    }
+  }
+
+  static void free_chunks(Chunk* c) noexcept {
+    while (c != nullptr) delete std::exchange(c, c->next);
+  }
+
   std::mutex mu_;
-  GList list_;
+  Chunk* first_ = nullptr;  // pop side
+  Chunk* last_ = nullptr;   // push side
+  Chunk* spare_ = nullptr;
+  std::int32_t nspare_ = 0;
+  std::int32_t count_ = 0;
   std::atomic<std::int32_t> size_{0};
 };
 

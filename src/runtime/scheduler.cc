@@ -59,6 +59,7 @@ void worker_entry(Processor* p) {
   tl_processor = p;
   install_signal_stack();
   p->g0_tsan_fiber = tsan_current_fiber();
+  p->eh_globals = thread_eh_globals();
   g_scheduler->worker_loop(p);
 }
 
@@ -144,10 +145,11 @@ G* Scheduler::global_get(Processor* p, std::int32_t max) {
   if (n > size) n = size;
   if (max > 0 && n > max) n = max;
   if (n > static_cast<std::int32_t>(LocalRunQueue::kSize / 2)) n = LocalRunQueue::kSize / 2;
-  GList rest;
-  G* g = globrunq_.pop_batch(n, rest);
-  while (G* r = rest.pop_front()) runq_put(p, r, false);
-  return g;
+  G* batch[LocalRunQueue::kSize / 2];
+  std::int32_t got = globrunq_.pop_n(batch, n);
+  if (got == 0) return nullptr;
+  for (std::int32_t i = 1; i < got; ++i) runq_put(p, batch[i], false);
+  return batch[0];
 }
 
 void Scheduler::runq_put(Processor* p, G* g, bool next) {
@@ -158,9 +160,9 @@ void Scheduler::runq_put(Processor* p, G* g, bool next) {
   }
   for (;;) {
     if (p->runq.push(g)) return;
-    GList spill;
+    G* spill[LocalRunQueue::kSize / 2 + 1];
     if (p->runq.spill_half(g, spill)) {
-      globrunq_.push_batch(spill);
+      globrunq_.push_n(spill, LocalRunQueue::kSize / 2 + 1);
       return;
     }
   }
@@ -393,10 +395,11 @@ void Scheduler::retire(Processor* p) {
     p->spinning = false;
     nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
   }
-  GList moved;
-  if (G* next = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) moved.push_back(next);
-  while (G* g = p->runq.pop()) moved.push_back(g);
-  globrunq_.push_batch(moved);
+  G* moved[LocalRunQueue::kSize + 1];
+  std::int32_t n = 0;
+  if (G* next = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) moved[n++] = next;
+  while (G* g = p->runq.pop()) moved[n++] = g;
+  globrunq_.push_n(moved, n);
   wakep();
   while (p->id >= gomaxprocs_.load(std::memory_order_acquire)) {
     futex_wait(&p->park_word, 0);
@@ -459,13 +462,13 @@ void switch_to_scheduler(Processor* p, G* g) {
   check_stack_canary(g);
   bool exiting = p->action == SwitchAction::kExit;
   // The exceptions this goroutine is handling leave the thread with it.
-  g->exceptions.take_from_thread();
+  g->exceptions.take_from_thread(p->eh_globals);
   tsan_switch_to_fiber(p->g0_tsan_fiber);
   asan_start_switch(exiting ? nullptr : &g->asan_fake_stack, p->g0_stack_bottom, p->g0_stack_size);
   goro_switch(&g->sp, p->g0_sp, nullptr);
   Processor* now_on = current_processor();
   asan_finish_switch(g->asan_fake_stack, &now_on->g0_stack_bottom, &now_on->g0_stack_size);
-  g->exceptions.give_to_thread();
+  g->exceptions.give_to_thread(now_on->eh_globals);
 }
 
 }  // namespace
@@ -502,15 +505,18 @@ void exit_current() {
 void Scheduler::add_timer(Timer* t) {
   Processor* p = current_processor();
   if (p == nullptr) p = procs_[0];
+  // Read t only under the lock: once it is unlocked the timer may fire and
+  // its owner may reuse it (a goroutine's next sleep rewrites sleep_timer).
+  std::int64_t when = t->when;
   bool new_head;
   {
     std::lock_guard lock(p->timers_mu);
     p->timers.push(t);
     t->owner.store(p, std::memory_order_relaxed);
     new_head = p->timers.top() == t;
-    if (new_head) p->timer0_when.store(t->when, std::memory_order_seq_cst);
+    if (new_head) p->timer0_when.store(when, std::memory_order_seq_cst);
   }
-  if (new_head) kick_timer_thread(t->when);
+  if (new_head) kick_timer_thread(when);
 }
 
 bool Scheduler::delete_timer(Timer* t) noexcept {

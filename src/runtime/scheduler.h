@@ -47,11 +47,12 @@ class Scheduler {
 
   StackPool& stacks() noexcept { return stacks_; }
 
-  // --- goroutine lifecycle (spawn.cc) ---------------------------------------
+  // --- goroutine lifecycle (goroutine.cc) ---------------------------------------
   G* alloc_g(Processor* p);              // p may be null (plain thread)
   std::uint64_t alloc_goid(Processor* p);
   void publish_new(Processor* p, G* g);  // first ready of a new goroutine
   void free_dead(Processor* p, G* g);    // on the worker, after the exit switch
+  void put_free(Processor* p, G* g);     // a slot back to p's free cache
 
   // Makes a waiting G runnable: on the current worker's runnext, or on the
   // global queue from other threads. Wakes an idle worker if needed.
@@ -66,7 +67,7 @@ class Scheduler {
   void add_timer(Timer* t);
   bool delete_timer(Timer* t) noexcept;
 
-  // Run by the main goroutine when it exits (spawn.cc).
+  // Run by the main goroutine when it exits (goroutine.cc).
   void on_main_exit(G* g);
 
  private:

@@ -101,47 +101,28 @@ G* StackPool::carve_locked() {
   return g;
 }
 
-int StackPool::take(G** head, int n) {
-  G* list = nullptr;
+void StackPool::take(G** out, int n) {
   int got = 0;
   std::lock_guard lock(mu_);
-  while (got < n && hot_ != nullptr) {
-    G* g = hot_;
-    hot_ = g->sched_link;
-    --hot_count_;
-    if (hot_count_ < hot_low_water_) hot_low_water_ = hot_count_;
-    g->sched_link = list;
-    list = g;
-    ++got;
+  while (got < n && !hot_.empty()) {
+    out[got++] = hot_.back();
+    hot_.pop_back();
   }
+  hot_count_ = hot_.size();
+  if (hot_count_ < hot_low_water_) hot_low_water_ = hot_count_;
   while (got < n && !cold_.empty()) {
     ColdSlot c = cold_.back();
     cold_.pop_back();
-    G* g = init_slot(c.slot_lo, c.guarded, c.has_slot_below);
-    g->sched_link = list;
-    list = g;
-    ++got;
+    out[got++] = init_slot(c.slot_lo, c.guarded, c.has_slot_below);
   }
-  while (got < n) {
-    G* g = carve_locked();
-    g->sched_link = list;
-    list = g;
-    ++got;
-  }
+  while (got < n) out[got++] = carve_locked();
   hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
-  *head = list;
-  return got;
 }
 
-void StackPool::give(G* head, int) {
+void StackPool::give(G* const* slots, int n) {
   std::lock_guard lock(mu_);
-  while (head != nullptr) {
-    G* g = head;
-    head = g->sched_link;
-    g->sched_link = hot_;
-    hot_ = g;
-    ++hot_count_;
-  }
+  hot_.insert(hot_.end(), slots, slots + n);
+  hot_count_ = hot_.size();
   hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
 }
 
@@ -149,19 +130,17 @@ std::size_t StackPool::scavenge() {
   std::vector<ColdSlot> batch;
   {
     std::lock_guard lock(mu_);
-    // Slots below the low-water mark stayed in the list through the whole
+    // Slots below the low-water mark stayed in the stack through the whole
     // interval: nobody needed them. Release half of those beyond the floor
     // (a burst that recurs every few seconds keeps most of its memory; one
-    // that does not is released within a few intervals).
+    // that does not is released within a few intervals). They are the
+    // bottom of the stack, the longest unused.
     std::size_t idle = hot_low_water_ < hot_count_ ? hot_low_water_ : hot_count_;
     std::size_t excess = idle > kHotFloor ? (idle - kHotFloor + 1) / 2 : 0;
     batch.reserve(excess);
-    for (std::size_t i = 0; i < excess; ++i) {
-      G* g = hot_;
-      hot_ = g->sched_link;
-      batch.push_back(cold_slot_of(g));
-    }
-    hot_count_ -= excess;
+    for (std::size_t i = 0; i < excess; ++i) batch.push_back(cold_slot_of(hot_[i]));
+    hot_.erase(hot_.begin(), hot_.begin() + static_cast<std::ptrdiff_t>(excess));
+    hot_count_ = hot_.size();
     hot_low_water_ = hot_count_;
     hot_count_relaxed_.store(hot_count_, std::memory_order_relaxed);
   }

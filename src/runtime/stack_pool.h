@@ -15,10 +15,12 @@
 //    later slots rely on the canary of the slot below them, checked on every
 //    switch away from a goroutine. That is how 1M goroutines fit a default
 //    kernel.
-//  - Freed slots go to a hot list (memory kept, reused at once). A scavenger
+//  - Freed slots go to a hot stack (memory kept, reused at once, last freed
+//    first). A scavenger
 //    (scavenge(), called about once a second by the timer thread) returns
 //    the pages of half the slots that sat unused through a whole interval
-//    (the hot list's low-water mark) with MADV_DONTNEED, keeping kHotFloor
+//    (the hot stack's low-water mark; the bottom of the stack is the
+//    longest unused) with MADV_DONTNEED, keeping kHotFloor
 //    hot, so a
 //    burst of a million goroutines does not pin its memory after it ends but
 //    steady churn never pays for madvise and page faults. Each madvise costs
@@ -49,12 +51,15 @@ class StackPool {
   StackPool(const StackPool&) = delete;
   StackPool& operator=(const StackPool&) = delete;
 
-  // Takes up to n free slots, each with a default-initialised G (status
-  // kFree), linked through sched_link. Returns how many (n unless out of
-  // memory, which is fatal).
-  int take(G** head, int n);
-  // Returns a list of n slots linked through sched_link.
-  void give(G* head, int n);
+  // Takes n free slots into out[0..n), each with a G (status kFree): the
+  // most recently freed first, whose pages and TLB entries are likeliest to
+  // be warm. Out of memory is fatal. Touches no G that is already free:
+  // free lists are arrays of pointers, never links through the slots, since
+  // every slot sits on its own page and walking a list of them costs a TLB
+  // miss per slot.
+  void take(G** out, int n);
+  // Returns n slots (of dead goroutines) to the pool.
+  void give(G* const* slots, int n);
 
   // Returns to the OS the pages of hot slots unused since the previous call.
   // Returns how many slots were released. Called periodically.
@@ -107,8 +112,9 @@ class StackPool {
   const std::size_t page_size_;
   std::size_t slots_per_arena_;
   std::mutex mu_;
-  G* hot_ = nullptr;          // freed slots with their memory
-  std::size_t hot_count_ = 0;
+  std::vector<G*> hot_;       // freed slots with their memory; LIFO, the
+                              // back is the most recently freed
+  std::size_t hot_count_ = 0;  // == hot_.size()
   std::size_t hot_low_water_ = 0;  // min hot_count_ since the last scavenge
   std::atomic<std::size_t> hot_count_relaxed_{0};  // mirror for scavenge_pending
   std::vector<ColdSlot> cold_;  // freed slots whose pages went back to the OS
