@@ -114,6 +114,7 @@ int run(F&& fn) {
   int code = 0;
   auto body = [&fn, &code] {
     if constexpr (std::is_void_v<R>) {
+      (void)code;
       std::invoke(fn);
     } else {
       code = static_cast<int>(std::invoke(fn));

@@ -144,11 +144,19 @@ TEST(StackSizeDeathTest, SizesOutsideSixteenKiBToOneGiBAreRejected) {
 
 // --- overflow ---------------------------------------------------------------------
 
+// Frames of 2 KiB: an overflow of an unguarded stack runs through up to a
+// whole arena of slots below it (64 MiB) before it reaches a guard page, and
+// TSan's shadow call stack holds only 64Ki frames; small frames would
+// overflow TSan's stack first and crash inside TSan.
 [[gnu::noinline]] int recurse_forever(int depth) {
-  volatile char frame[256];
+  char frame[2048];
   frame[0] = static_cast<char>(depth);
+  // The array escapes: the compiler must keep all 2 KiB of it (clang splits
+  // a volatile array into the elements actually used).
+  asm volatile("" : : "r"(frame) : "memory");
   if (depth == g_never) return 0;             // never true; the compiler cannot know
   int below = recurse_forever(depth + 1);     // not a tail call: frame is read after
+  asm volatile("" : : "r"(frame) : "memory");
   return below + frame[0];
 }
 
