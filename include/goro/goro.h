@@ -2,7 +2,9 @@
 // The umbrella header; each part is documented in its own header.
 #pragma once
 
+#include "goro/chan.h"
 #include "goro/error.h"
 #include "goro/go.h"
+#include "goro/select.h"
 #include "goro/sync.h"
 #include "goro/time.h"

@@ -175,7 +175,10 @@ void run_main(G* g, void (*invoke)(void*), void (*destroy)(void*)) {
 
 namespace {
 
-void sleep_timer_fired(Timer*, void* arg, std::int64_t) { Scheduler::get().ready(static_cast<G*>(arg)); }
+void sleep_timer_fired(Timer* t, void* arg, std::int64_t) {
+  t->inflight.fetch_sub(1, std::memory_order_release);  // before g can re-arm it
+  Scheduler::get().ready(static_cast<G*>(arg));
+}
 
 bool arm_sleep_timer(G* g, void*) {
   Scheduler::get().add_timer(&g->sleep_timer);

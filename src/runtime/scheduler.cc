@@ -537,12 +537,15 @@ bool Scheduler::delete_timer(Timer* t) noexcept {
 std::int64_t Scheduler::run_timers(Processor* p, std::int64_t now) {
   for (;;) {
     Timer* due = nullptr;
+    std::int64_t fired_when = 0;
     std::int64_t next = 0;
     {
       std::unique_lock lock(p->timers_mu, std::try_to_lock);
       if (!lock.owns_lock()) return p->timer0_when.load(std::memory_order_relaxed);
       if (!p->timers.empty() && p->timers.top()->when <= now) {
         due = p->timers.pop();
+        fired_when = due->when;
+        due->inflight.fetch_add(1, std::memory_order_relaxed);
         due->owner.store(nullptr, std::memory_order_relaxed);
         if (due->period > 0) {
           // Tickers: the next deadline follows the schedule, skipping missed
@@ -557,7 +560,7 @@ std::int64_t Scheduler::run_timers(Processor* p, std::int64_t now) {
       p->timer0_when.store(next, std::memory_order_seq_cst);
     }
     if (due == nullptr) return next;
-    due->fn(due, due->arg, now);
+    due->fn(due, due->arg, fired_when);  // may free due: not touched after
   }
 }
 
@@ -615,5 +618,11 @@ void Scheduler::timer_thread_loop() {
 
 void add_timer(Timer* t) { Scheduler::get().add_timer(t); }
 bool delete_timer(Timer* t) noexcept { return Scheduler::get().delete_timer(t); }
+
+bool delete_timer_sync(Timer* t) noexcept {
+  bool removed = Scheduler::get().delete_timer(t);
+  while (t->inflight.load(std::memory_order_acquire) != 0) sched_yield();
+  return removed;
+}
 
 }  // namespace goro::detail

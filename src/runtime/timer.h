@@ -20,14 +20,22 @@ namespace goro::detail {
 struct Processor;
 struct Timer;
 
-// Called when the timer fires; `now` is the time it was run.
-using TimerFunc = void (*)(Timer* t, void* arg, std::int64_t now);
+// Called when the timer fires, with the deadline that fired (for a ticker,
+// the one before its re-armed `when`). Contract: run_timers never touches t
+// after calling fn, and fn's last action on t is to decrement t->inflight
+// (unless fn frees t, which it may do when nothing else refers to t).
+using TimerFunc = void (*)(Timer* t, void* arg, std::int64_t fired_when);
 
 struct Timer {
   std::int64_t when = 0;    // monotonic ns at which it fires
   std::int64_t period = 0;  // > 0: re-armed period ns after each firing
   TimerFunc fn = nullptr;
   void* arg = nullptr;
+  // Callbacks popped and not finished yet: incremented under the heap lock
+  // when run_timers takes t to fire it, decremented by fn. An owner that
+  // frees t first removes it from its heap, then waits for this to be 0
+  // (callbacks never block, so the wait is short).
+  std::atomic<std::uint32_t> inflight{0};
   // Guarded by owner->timers_mu; owner itself is read racily to find the lock
   // and re-checked under it.
   std::atomic<Processor*> owner{nullptr};
@@ -60,5 +68,8 @@ void add_timer(Timer* t);
 // Removes t from its heap. Returns false if it was not in one (already fired
 // or never added).
 bool delete_timer(Timer* t) noexcept;
+// delete_timer, then waits until no callback of t is running: afterwards t
+// may be freed or re-armed without racing with an old firing.
+bool delete_timer_sync(Timer* t) noexcept;
 
 }  // namespace goro::detail

@@ -36,6 +36,15 @@ class ThreadParker {
   std::atomic<std::uint32_t> state_{0};
 };
 
+// Shared by the Waiters of one blocked select (Go's gp.selectDone plus the
+// winning sudog): the first party to set `done` owns the wake-up, and
+// records which Waiter it took in `winner`. Lives on the selecting
+// goroutine's (or thread's) stack.
+struct SelectWait {
+  std::atomic<std::uint32_t> done{0};
+  struct Waiter* winner = nullptr;  // written by the party that set done
+};
+
 struct Waiter {
   G* g = nullptr;                   // the blocked goroutine, or null
   ThreadParker* thread = nullptr;   // the blocked plain thread, or null
@@ -43,6 +52,19 @@ struct Waiter {
   Waiter* prev = nullptr;
   void* elem = nullptr;             // payload slot for the primitive's use
   bool success = false;             // primitive-defined outcome
+  SelectWait* select = nullptr;     // non-null: one case of a select
+  void* owner = nullptr;            // the primitive this Waiter is queued on
+
+  // For a select's Waiter: claims the wake-up (false: another case of the
+  // same select already won, leave this Waiter alone). Always true for a
+  // plain Waiter. Called by the waking side under the primitive's lock.
+  bool claim() noexcept {
+    if (select == nullptr) return true;
+    std::uint32_t expected = 0;
+    if (!select->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return false;
+    select->winner = this;
+    return true;
+  }
 
   // A Waiter for the calling goroutine or thread.
   static Waiter for_current() noexcept;
@@ -69,6 +91,11 @@ class WaiterQueue {
     Waiter* w = first_;
     if (w != nullptr) remove(w);
     return w;
+  }
+  // Removes w if it is still queued here; a waking party may already have
+  // dequeued it (a select's Waiter whose select was won elsewhere).
+  void remove_if_queued(Waiter* w) noexcept {
+    if (w->prev != nullptr || first_ == w) remove(w);
   }
   void remove(Waiter* w) noexcept {
     if (w->prev != nullptr) w->prev->next = w->next; else first_ = w->next;
