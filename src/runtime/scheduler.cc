@@ -25,6 +25,8 @@ constexpr std::uint32_t kGlobalQueueCheckPeriod = 61;
 // picks the local queue's head goes first (Go bounds it by time via sysmon).
 constexpr std::uint32_t kMaxInheritChain = 64;
 constexpr int kStealRounds = 4;
+// How long a thief lets a running victim pick its own runnext.
+constexpr std::int64_t kRunnextGraceNs = 3000;
 // How often the timer thread returns idle stack memory to the OS.
 constexpr std::int64_t kScavengePeriodNs = 1'000'000'000;
 
@@ -168,6 +170,28 @@ void Scheduler::runq_put(Processor* p, G* g, bool next) {
   }
 }
 
+// The victim is running and has a runnext: typically the goroutine it
+// just readied before blocking (a channel handoff), which it will run
+// itself within ~100 ns. Stealing it would split the pair across workers,
+// so give it a few microseconds first (Go sleeps 3 us here). The wait is a
+// pause loop that reads only the clock: polling victim->runnext would pull
+// its cache line away from the victim at every handoff it makes meanwhile.
+// Returns the runnext still there afterwards, or null.
+G* Scheduler::await_runnext_pickup(Processor* victim, G* next) noexcept {
+  std::int64_t deadline = nanotime() + kRunnextGraceNs;
+  do {
+    for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#elif defined(__aarch64__)
+      asm volatile("yield");
+#endif
+    }
+  } while (nanotime() < deadline);
+  G* now = victim->runnext.load(std::memory_order_acquire);
+  return now == next ? next : nullptr;
+}
+
 G* Scheduler::steal_work(Processor* p) {
   std::uint32_t rnd = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(p) >> 6) ^
                       p->sched_tick ^ 0x9e3779b9u;
@@ -189,8 +213,7 @@ G* Scheduler::steal_work(Processor* p) {
       G* next = victim->runnext.load(std::memory_order_acquire);
       if (next == nullptr) continue;
       if (!victim->idle.load(std::memory_order_acquire)) {
-        sched_yield();
-        next = victim->runnext.load(std::memory_order_acquire);
+        next = await_runnext_pickup(victim, next);
         if (next == nullptr) continue;
       }
       if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return next;
@@ -370,9 +393,22 @@ void Scheduler::ready(G* g) {
   Processor* p = current_processor();
   if (p != nullptr && p->id < gomaxprocs_.load(std::memory_order_relaxed)) {
     runq_put(p, g, true);
+    wakep_for_local_work();
   } else {
     globrunq_.push(g);
+    wakep();
   }
+}
+
+// wakep() without its StoreLoad fence, for work put on the calling worker's
+// own queue (Go's ready() does the same). If the fence's race is lost (we
+// miss an idle worker that misses our work), nothing is stranded: this
+// worker runs the goroutine itself; only the chance to run it in parallel
+// is lost. A channel handoff readies on every operation, and the fence
+// (mfence) was a measurable part of its cost.
+void Scheduler::wakep_for_local_work() {
+  if (npidle_.load(std::memory_order_relaxed) == 0) return;
+  if (nmspinning_.load(std::memory_order_relaxed) != 0) return;
   wakep();
 }
 
@@ -381,11 +417,12 @@ void Scheduler::publish_new(Processor* p, G* g) {
   if (p != nullptr && p->id < gomaxprocs_.load(std::memory_order_relaxed)) {
     p->created.store(p->created.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     runq_put(p, g, true);
+    wakep_for_local_work();
   } else {
     created_off_worker_.fetch_add(1, std::memory_order_relaxed);
     globrunq_.push(g);
+    wakep();
   }
-  wakep();
 }
 
 // A Processor beyond gomaxprocs hands its queued goroutines to the global

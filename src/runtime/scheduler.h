@@ -82,6 +82,7 @@ class Scheduler {
   G* local_get(Processor* p) noexcept;
   G* global_get(Processor* p, std::int32_t max);
   G* steal_work(Processor* p);
+  G* await_runnext_pickup(Processor* victim, G* next) noexcept;
   G* find_runnable(Processor* p);
   void execute(Processor* p, G* g);
   void stop_spinning(Processor* p);
@@ -91,6 +92,7 @@ class Scheduler {
 
   // idle workers
   void wakep();
+  void wakep_for_local_work();
   bool any_work_visible() const noexcept;
   void idle_push_locked(Processor* p);
   void idle_remove_locked(Processor* p);
