@@ -58,6 +58,9 @@ struct alignas(64) G {
 
   // --- observability: atomics, readable from any thread -----------------
   std::atomic<GStatus> status{GStatus::kFree};
+  // `id` for readers on other threads: set when the goroutine starts, 0 once
+  // it is dead (id itself is plain: only the owner reads it).
+  std::atomic<std::uint64_t> live_id{0};
   std::atomic<WaitReason> wait_reason{WaitReason::kZero};
   std::atomic<std::int64_t> wait_since{0};  // coarse monotonic ns
 

@@ -73,6 +73,7 @@ std::uint64_t Scheduler::alloc_goid(Processor* p) {
 }
 
 void Scheduler::free_dead(Processor* p, G* g) {
+  g->live_id.store(0, std::memory_order_relaxed);
   g->status.store(GStatus::kDead, std::memory_order_release);
   tsan_destroy_fiber(g->tsan_fiber);
   g->tsan_fiber = nullptr;
@@ -121,6 +122,7 @@ NewGoroutine new_goroutine(std::size_t size, std::size_t align) {
 void discard_goroutine(G* g) noexcept {
   if (g->closure_on_heap) ::operator delete(g->closure, std::align_val_t{g->closure_align});
   Processor* p = current_processor();
+  g->live_id.store(0, std::memory_order_relaxed);
   g->status.store(GStatus::kDead, std::memory_order_release);
   if (p != nullptr) {
     Scheduler::get().put_free(p, g);
@@ -136,6 +138,7 @@ void prepare_start(G* g, void (*invoke)(void*), void (*destroy)(void*), std::uin
   Processor* p = current_processor();
   G* creator = p != nullptr ? p->current.load(std::memory_order_relaxed) : nullptr;
   g->id = s.alloc_goid(p);
+  g->live_id.store(g->id, std::memory_order_relaxed);
   g->creator_id = creator != nullptr ? creator->id : 0;
   g->create_pc = pc;
   g->invoke = invoke;

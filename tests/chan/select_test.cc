@@ -1,0 +1,2 @@
+// Written by the test author for issue 4.
+#include <gtest/gtest.h>
