@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -173,21 +174,18 @@ void Scheduler::runq_put(Processor* p, G* g, bool next) {
 // The victim is running and has a runnext: typically the goroutine it
 // just readied before blocking (a channel handoff), which it will run
 // itself within ~100 ns. Stealing it would split the pair across workers,
-// so give it a few microseconds first (Go sleeps 3 us here). The wait is a
-// pause loop that reads only the clock: polling victim->runnext would pull
-// its cache line away from the victim at every handoff it makes meanwhile.
+// so give it time first. Like Go (runqgrab's usleep(3)) the thief sleeps
+// rather than spins: the kernel's timer slack stretches the 3 us to ~50 us,
+// and during that time this worker still counts as spinning, so the
+// victim's readies (wakep) find a spinner and make no futex call. A pause
+// loop of 3 us made the thief go idle and be woken again every few round
+// trips of a ping-pong pair (1 futex wake per ~5 round trips; with the
+// sleep, 1 per ~1,500). Polling victim->runnext meanwhile would also pull
+// its cache line away from the victim at every handoff.
 // Returns the runnext still there afterwards, or null.
 G* Scheduler::await_runnext_pickup(Processor* victim, G* next) noexcept {
-  std::int64_t deadline = nanotime() + kRunnextGraceNs;
-  do {
-    for (int i = 0; i < 64; ++i) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      asm volatile("yield");
-#endif
-    }
-  } while (nanotime() < deadline);
+  timespec ts{0, kRunnextGraceNs};
+  nanosleep(&ts, nullptr);
   G* now = victim->runnext.load(std::memory_order_acquire);
   return now == next ? next : nullptr;
 }
