@@ -35,6 +35,9 @@ thread_local Processor* tl_processor [[gnu::tls_model("initial-exec")]] = nullpt
 
 Scheduler* g_scheduler = nullptr;
 std::once_flag g_start_once;
+// g_scheduler once start() returned: get()'s fast path (every ready() and
+// park calls get(); call_once costs a pthread_once call each time).
+std::atomic<Scheduler*> g_started{nullptr};
 
 std::uint32_t fast_rand(std::uint32_t& state) noexcept {
   // xorshift32: cheap victim randomisation for stealing.
@@ -67,15 +70,17 @@ void worker_entry(Processor* p) {
 }
 
 Scheduler& Scheduler::get() {
+  if (Scheduler* s = g_started.load(std::memory_order_acquire)) return *s;
   std::call_once(g_start_once, [] {
     // Leaked on purpose: see the header.
     g_scheduler = new Scheduler();
     g_scheduler->start();
+    g_started.store(g_scheduler, std::memory_order_release);
   });
   return *g_scheduler;
 }
 
-Scheduler* Scheduler::get_if_started() noexcept { return g_scheduler; }
+Scheduler* Scheduler::get_if_started() noexcept { return g_started.load(std::memory_order_acquire); }
 
 Scheduler::Scheduler() : stacks_(runtime_config().stack_size) {
   timer_thread_wakes_at_.store(INT64_MAX, std::memory_order_relaxed);
