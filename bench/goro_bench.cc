@@ -6,13 +6,16 @@
 //
 //   goro_bench [--case NAME] [--reps R] [--n N]
 //
-//   --case   spawn | yield | skynet | all (the three timing cases, default)
-//            | rss100k | rss1m (parked-goroutine RSS, one per process: run
+//   --case   a timing case: spawn | yield | skynet (runtime) | pingpong |
+//            buffered | select2 | after (channels and timers);
+//            a group of timing cases: runtime | chan | all (both, default);
+//            or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //            each in a fresh process, as run.sh does, so earlier cases do
 //            not pollute the baseline)
 //   --reps   measured repetitions of a timing case after one warm-up (default 5)
-//   --n      override the case's size (goroutines, yields per goroutine, or
-//            skynet leaves, a power of 10); for quick checks only
+//   --n      override the case's size (goroutines, yields per goroutine,
+//            skynet leaves (a power of 10), round trips, messages or
+//            timers); for quick checks only
 //
 // Parallelism comes from GORO_MAXPROCS (run.sh sets it equal to GOMAXPROCS).
 //
@@ -172,6 +175,131 @@ double skynet_once(std::int64_t leaves) {
   return ms;
 }
 
+// Channel elements are std::int64_t in the cases below because Go's int is
+// 64 bits wide on the twin's platform: both sides move 8-byte values.
+using Int = std::int64_t;
+
+void check_sum(const char* name, Int got, Int want) {
+  if (got != want) {
+    fail(std::string(name) + ": sum " + std::to_string(got) + ", want " + std::to_string(want));
+  }
+}
+
+// --- pingpong: unbuffered round trips between two goroutines ----------------
+// Goroutine A sends i on ping and receives on pong, K times; goroutine B
+// receives on ping and sends the value back on pong, K times. Both channels
+// are unbuffered, so every round trip is two rendezvous. A sums what comes
+// back (checked), so neither side can skip work. Value: elapsed / K, in ns
+// per round trip.
+double pingpong_once(Int k) {
+  goro::Chan<Int> ping = goro::make_chan<Int>();
+  goro::Chan<Int> pong = goro::make_chan<Int>();
+  goro::WaitGroup wg;
+  wg.add(2);
+  Int sum = 0;
+  Clock::time_point t0 = Clock::now();
+  goro::go([ping, pong, &wg, &sum, k] {  // A
+    for (Int i = 0; i < k; ++i) {
+      ping.send(i);
+      sum += pong.recv().value;
+    }
+    wg.done();
+  });
+  goro::go([ping, pong, &wg, k] {  // B
+    for (Int i = 0; i < k; ++i) pong.send(ping.recv().value);
+    wg.done();
+  });
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(k);
+  check_sum("pingpong", sum, k * (k - 1) / 2);
+  return ns;
+}
+
+// --- buffered: one producer, one consumer, buffer of 128 --------------------
+// The producer sends 0..N-1 on a channel of capacity 128 and closes it; the
+// consumer receives with a range-for until the channel is closed and drained,
+// summing (checked). Value: elapsed / N, in ns per message.
+constexpr std::size_t kChanCap = 128;
+
+double buffered_once(Int n) {
+  goro::Chan<Int> ch = goro::make_chan<Int>(kChanCap);
+  goro::WaitGroup wg;
+  wg.add(2);
+  Int sum = 0;
+  Clock::time_point t0 = Clock::now();
+  goro::go([ch, &wg, n] {
+    for (Int i = 0; i < n; ++i) ch.send(i);
+    ch.close();
+    wg.done();
+  });
+  goro::go([ch, &wg, &sum] {
+    for (Int v : ch) sum += v;
+    wg.done();
+  });
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(n);
+  check_sum("buffered", sum, n * (n - 1) / 2);
+  return ns;
+}
+
+// --- select2: one consumer selecting over two buffered channels -------------
+// Producer 1 sends 0..N/2-1 on c1, producer 2 sends N/2..N-1 on c2 (both
+// capacity 128, never closed); the consumer runs a two-case select until it
+// has N values, summing them (checked: a lost or duplicated value on either
+// channel changes the sum). N is even. Value: elapsed / N, in ns per message.
+double select2_once(Int n) {
+  const Int half = n / 2;
+  goro::Chan<Int> c1 = goro::make_chan<Int>(kChanCap);
+  goro::Chan<Int> c2 = goro::make_chan<Int>(kChanCap);
+  goro::WaitGroup wg;
+  wg.add(3);
+  Int sum = 0;
+  Clock::time_point t0 = Clock::now();
+  goro::go([c1, &wg, half] {
+    for (Int i = 0; i < half; ++i) c1.send(i);
+    wg.done();
+  });
+  goro::go([c2, &wg, half] {
+    for (Int i = half; i < 2 * half; ++i) c2.send(i);
+    wg.done();
+  });
+  goro::go([c1, c2, &wg, &sum, n] {
+    for (Int got = 0; got < n; ++got) {
+      goro::select(goro::recv(c1, [&sum](Int v) { sum += v; }),
+                   goro::recv(c2, [&sum](Int v) { sum += v; }));
+    }
+    wg.done();
+  });
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(n);
+  check_sum("select2", sum, n * (n - 1) / 2);
+  return ns;
+}
+
+// --- after: many one-shot timers in flight ----------------------------------
+// The main goroutine creates N timer channels with after(1 ms), keeping them
+// in a vector, then receives from each in creation order. Every timer must
+// deliver a time at least 1 ms after the start (checked). All N are pending
+// at once, so this measures create + fire + receive with a large timer heap;
+// the 1 ms wait itself adds at most 1 ms / N to the value (10 ns at 100k).
+// Value: elapsed / N, in ns per timer.
+constexpr auto kAfterDelay = std::chrono::milliseconds(1);
+
+double after_once(Int n) {
+  std::vector<goro::RecvChan<goro::Time>> chans;
+  Clock::time_point t0 = Clock::now();
+  chans.reserve(static_cast<std::size_t>(n));
+  for (Int i = 0; i < n; ++i) chans.push_back(goro::after(kAfterDelay));
+  Int early = 0;
+  for (const auto& c : chans) {
+    goro::Received<goro::Time> r = c.recv();
+    if (!r.ok || r.value - t0 < kAfterDelay) ++early;
+  }
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(n);
+  if (early != 0) fail("after: " + std::to_string(early) + " timers fired early or not at all");
+  return ns;
+}
+
 // --- rss: parked goroutines ---------------------------------------------------
 // Reads VmRSS, starts N goroutines that each call started.done() and then
 // block in release.wait(), waits on `started` until all N have run, reads
@@ -221,34 +349,54 @@ int bench_main(const Options& o) {
   std::printf("INFO impl=goro maxprocs=%d stack_size=%zu\n", goro::maxprocs(), goro::stack_size());
   auto size = [&](std::int64_t def) { return o.n > 0 ? o.n : def; };
   bool any = false;
-  auto want = [&](std::string_view c, bool in_all) {
-    bool w = o.which == c || (in_all && o.which == "all");
+  // group: "runtime" or "chan" for timing cases (both are in "all"), "" for
+  // the RSS cases, which need a fresh process each.
+  auto want = [&](std::string_view c, std::string_view group) {
+    bool w = o.which == c || (!group.empty() && (o.which == group || o.which == "all"));
     any = any || w;
     return w;
   };
-  if (want("spawn", true)) {
+  if (want("spawn", "runtime")) {
     const std::int64_t n = size(100'000);
     report_timing("spawn", "ns/goroutine", o.reps, [n] { return spawn_once(n); });
   }
-  if (want("yield", true)) {
+  if (want("yield", "runtime")) {
     const std::int64_t k = size(1'000'000);
     report_timing("yield", "ns/yield", o.reps, [k] { return yield_once(k); });
   }
-  if (want("skynet", true)) {
+  if (want("skynet", "runtime")) {
     const std::int64_t leaves = size(1'000'000);
     if (!is_power_of_10(leaves)) fail("skynet: --n must be a power of 10");
     report_timing("skynet", "ms", o.reps, [leaves] { return skynet_once(leaves); });
   }
-  if (want("rss100k", false)) rss_case("rss100k", size(100'000));
-  if (want("rss1m", false)) rss_case("rss1m", size(1'000'000));
+  if (want("pingpong", "chan")) {
+    const Int k = size(1'000'000);
+    report_timing("pingpong", "ns/roundtrip", o.reps, [k] { return pingpong_once(k); });
+  }
+  if (want("buffered", "chan")) {
+    const Int n = size(2'000'000);
+    report_timing("buffered", "ns/msg", o.reps, [n] { return buffered_once(n); });
+  }
+  if (want("select2", "chan")) {
+    const Int n = size(2'000'000) / 2 * 2;  // two producers send n/2 each
+    if (n < 2) fail("select2: --n must be at least 2");
+    report_timing("select2", "ns/msg", o.reps, [n] { return select2_once(n); });
+  }
+  if (want("after", "chan")) {
+    const Int n = size(100'000);
+    report_timing("after", "ns/timer", o.reps, [n] { return after_once(n); });
+  }
+  if (want("rss100k", "")) rss_case("rss100k", size(100'000));
+  if (want("rss1m", "")) rss_case("rss1m", size(1'000'000));
   if (!any) fail("unknown case \"" + o.which + "\"");
   return 0;
 }
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: goro_bench [--case spawn|yield|skynet|all|rss100k|rss1m] "
-               "[--reps R] [--n N]\n");
+               "usage: goro_bench [--case NAME] [--reps R] [--n N]\n"
+               "  NAME: spawn|yield|skynet|pingpong|buffered|select2|after\n"
+               "        |runtime|chan|all (groups of timing cases)|rss100k|rss1m\n");
   std::exit(2);
 }
 

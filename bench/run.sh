@@ -2,27 +2,33 @@
 # bench/run.sh: build goro's benchmarks and their Go twins, run both with the
 # same parallelism, and print the goro-vs-Go table.
 #
-#   bench/run.sh [--procs N] [--reps R] [--cases "spawn yield skynet rss100k rss1m"]
-#                [--no-build] [--raw FILE]
+#   bench/run.sh [--procs N] [--reps R] [--cases "spawn yield skynet ..."]
+#                [--build-dir DIR] [--no-build] [--raw FILE]
 #
 #   --procs N    GORO_MAXPROCS = GOMAXPROCS = N (default 2, or $BENCH_PROCS)
 #   --reps R     measured repetitions per timing case, after one warm-up
 #                (default 5, or $BENCH_REPS); the table shows the median and min
-#   --cases L    which cases, space-separated (default: all five)
-#   --no-build   use the binaries already built
+#   --cases L    which cases, space-separated (default: all nine: spawn yield
+#                skynet pingpong buffered select2 after rss100k rss1m)
+#   --build-dir DIR  CMake build directory, absolute or relative to the
+#                repository root (default build/default); both binaries and
+#                the raw lines go to DIR/bench, so concurrent users of one
+#                checkout do not overwrite each other's build or results
+#   --no-build   use the binaries already built in DIR/bench
 #   --raw FILE   also keep every INFO/RESULT line there (default:
-#                build/default/bench/last-run.txt)
+#                DIR/bench/last-run.txt)
 #
 # What it does, from the repository root:
-#   1. C++: cmake --preset default && cmake --build build/default --target goro_bench
-#   2. Go:  go build (bench/go, standard library only, offline) -> build/default/bench/go_bench
+#   1. C++: cmake --preset default -B DIR && cmake --build DIR --target goro_bench
+#   2. Go:  go build (bench/go, standard library only, offline) -> DIR/bench/go_bench
 #   3. for every case, one fresh process of goro_bench then one of go_bench,
 #      both with `--case NAME --reps R`; each prints
 #      `RESULT <case> <median> <unit> min=<min> reps=<R> samples=<...>`
 #   4. prints `case | unit | goro | Go | ratio | goal`, ratio = goro/Go (lower
 #      is better: every case measures time or memory).
-# Exit status: 0, or 1 when any case failed (wrong skynet sum, crash, timeout).
-# Takes 1-3 minutes on a 2-core machine (the 1M RSS case is most of it).
+# Exit status: 0, or 1 when any case failed (a wrong sum or an early timer, a
+# crash, a timeout).
+# Takes 2-4 minutes on a 2-core machine (the 1M RSS case is most of it).
 # docs/performance.md explains each case and holds the reference results.
 set -euo pipefail
 
@@ -31,9 +37,10 @@ cd "$root"
 
 procs="${BENCH_PROCS:-2}"
 reps="${BENCH_REPS:-5}"
-cases="spawn yield skynet rss100k rss1m"
+cases="spawn yield skynet pingpong buffered select2 after rss100k rss1m"
 build=1
-raw="build/default/bench/last-run.txt"
+build_dir="build/default"
+raw=""  # default: $build_dir/bench/last-run.txt
 case_timeout="${BENCH_TIMEOUT:-600}"  # seconds per process
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -42,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --procs) procs="${2:?}"; shift 2 ;;
     --reps) reps="${2:?}"; shift 2 ;;
     --cases) cases="${2:?}"; shift 2 ;;
+    --build-dir) build_dir="${2:?}"; shift 2 ;;
     --no-build) build=0; shift ;;
     --raw) raw="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
@@ -51,15 +59,19 @@ done
 [[ "$procs" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --procs wants a positive integer" >&2; exit 2; }
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps wants a positive integer" >&2; exit 2; }
 
-goro_bin="build/default/bench/goro_bench"
-go_bin="build/default/bench/go_bench"
+build_dir="${build_dir%/}"
+goro_bin="$build_dir/bench/goro_bench"
+go_bin="$build_dir/bench/go_bench"
+raw="${raw:-$build_dir/bench/last-run.txt}"
 
 if [[ $build -eq 1 ]]; then
-  echo "== building (C++: preset default, target goro_bench; Go: go build)" >&2
-  cmake --preset default >/dev/null
-  cmake --build build/default --target goro_bench >&2
+  echo "== building in $build_dir (C++: preset default, target goro_bench; Go: go build)" >&2
+  cmake --preset default -B "$build_dir" >/dev/null
+  cmake --build "$build_dir" --target goro_bench >&2
   # Standard library only: no module download, no network.
-  (cd bench/go && GOFLAGS='' GOPROXY=off go build -o "$root/$go_bin" .) >&2
+  go_out="$go_bin"
+  [[ "$go_out" == /* ]] || go_out="$root/$go_out"  # go build runs in bench/go
+  (cd bench/go && GOFLAGS='' GOPROXY=off go build -o "$go_out" .) >&2
 fi
 for b in "$goro_bin" "$go_bin"; do
   [[ -x "$b" ]] || { echo "run.sh: $b missing (run without --no-build)" >&2; exit 1; }
@@ -127,6 +139,11 @@ echo "goro vs Go, GORO_MAXPROCS=GOMAXPROCS=$procs, median of $reps after 1 warm-
 row() { printf '| %-8s | %-13s | %-22s | %-22s | %-6s | %-26s |\n' "$@"; }
 row case unit goro Go ratio goal
 row -------- ------------- ---------------------- ---------------------- ------ --------------------------
+# ratio_goal RATIO LIMIT: "ratio <= LIMIT: met|MISSED", or "-" without a ratio.
+ratio_goal() {
+  [[ "$1" == "-" ]] && { echo "-"; return; }
+  echo "ratio <= $2: $(awk -v r="$1" -v l="$2" 'BEGIN { print (r <= l ? "met" : "MISSED") }')"
+}
 status=0
 for c in $cases; do
   g="${med[goro.$c]:-}" o="${med[go.$c]:-}" ratio="-" goal="-"
@@ -136,8 +153,8 @@ for c in $cases; do
     ratio="$(awk -v a="$g" -v b="$o" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
   fi
   case "$c" in
-    spawn|skynet)
-      [[ "$ratio" != "-" ]] && goal="ratio <= 0.50: $(awk -v r="$ratio" 'BEGIN { print (r <= 0.5 ? "met" : "MISSED") }')" ;;
+    spawn|skynet|pingpong) goal="$(ratio_goal "$ratio" 0.50)" ;;
+    buffered|select2) goal="$(ratio_goal "$ratio" 1.00)" ;;
     rss1m)
       [[ -n "$g" ]] && goal="goro <= 4.5 KiB: $(awk -v v="$g" 'BEGIN { print (v <= 4.5 ? "met" : "MISSED") }')" ;;
   esac

@@ -6,13 +6,16 @@
 //
 //	go_bench [--case NAME] [--reps R] [--n N]
 //
-//	--case   spawn | yield | skynet | all (the three timing cases, default)
-//	         | rss100k | rss1m (parked-goroutine RSS, one per process: run
+//	--case   a timing case: spawn | yield | skynet (runtime) | pingpong |
+//	         buffered | select2 | after (channels and timers);
+//	         a group of timing cases: runtime | chan | all (both, default);
+//	         or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //	         each in a fresh process, as run.sh does, so earlier cases do
 //	         not pollute the baseline)
 //	--reps   measured repetitions of a timing case after one warm-up (default 5)
-//	--n      override the case's size (goroutines, yields per goroutine, or
-//	         skynet leaves, a power of 10); for quick checks only
+//	--n      override the case's size (goroutines, yields per goroutine,
+//	         skynet leaves (a power of 10), round trips, messages or
+//	         timers); for quick checks only
 //
 // Parallelism comes from GOMAXPROCS (run.sh sets it equal to GORO_MAXPROCS).
 //
@@ -179,6 +182,148 @@ func skynetOnce(leaves int64) float64 {
 	return ms
 }
 
+// Channel elements are int, 64 bits wide here; the C++ twin uses
+// std::int64_t so that both sides move 8-byte values.
+
+func checkSum(name string, got, want int) {
+	if got != want {
+		fail("%s: sum %d, want %d", name, got, want)
+	}
+}
+
+// chanCap is the capacity of the buffered channels in buffered and select2.
+const chanCap = 128
+
+// pingpong: goroutine A sends i on ping and receives on pong, K times;
+// goroutine B receives on ping and sends the value back on pong, K times.
+// Both channels are unbuffered, so every round trip is two rendezvous. A sums
+// what comes back (checked), so neither side can skip work. Value: elapsed /
+// K, in ns per round trip.
+func pingpongOnce(k int) float64 {
+	ping := make(chan int)
+	pong := make(chan int)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	sum := 0
+	t0 := time.Now()
+	go func() { // A
+		for i := 0; i < k; i++ {
+			ping <- i
+			sum += <-pong
+		}
+		wg.Done()
+	}()
+	go func() { // B
+		for i := 0; i < k; i++ {
+			pong <- <-ping
+		}
+		wg.Done()
+	}()
+	wg.Wait()
+	ns := float64(time.Since(t0).Nanoseconds()) / float64(k)
+	checkSum("pingpong", sum, k*(k-1)/2)
+	return ns
+}
+
+// buffered: the producer sends 0..N-1 on a channel of capacity 128 and
+// closes it; the consumer receives with for-range until the channel is closed
+// and drained, summing (checked). Value: elapsed / N, in ns per message.
+func bufferedOnce(n int) float64 {
+	ch := make(chan int, chanCap)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	sum := 0
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			ch <- i
+		}
+		close(ch)
+		wg.Done()
+	}()
+	go func() {
+		for v := range ch {
+			sum += v
+		}
+		wg.Done()
+	}()
+	wg.Wait()
+	ns := float64(time.Since(t0).Nanoseconds()) / float64(n)
+	checkSum("buffered", sum, n*(n-1)/2)
+	return ns
+}
+
+// select2: producer 1 sends 0..N/2-1 on c1, producer 2 sends N/2..N-1 on c2
+// (both capacity 128, never closed); the consumer runs a two-case select
+// until it has N values, summing them (checked: a lost or duplicated value on
+// either channel changes the sum). N is even. Value: elapsed / N, in ns per
+// message.
+func select2Once(n int) float64 {
+	half := n / 2
+	c1 := make(chan int, chanCap)
+	c2 := make(chan int, chanCap)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	sum := 0
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < half; i++ {
+			c1 <- i
+		}
+		wg.Done()
+	}()
+	go func() {
+		for i := half; i < 2*half; i++ {
+			c2 <- i
+		}
+		wg.Done()
+	}()
+	go func() {
+		for got := 0; got < n; got++ {
+			select {
+			case v := <-c1:
+				sum += v
+			case v := <-c2:
+				sum += v
+			}
+		}
+		wg.Done()
+	}()
+	wg.Wait()
+	ns := float64(time.Since(t0).Nanoseconds()) / float64(n)
+	checkSum("select2", sum, n*(n-1)/2)
+	return ns
+}
+
+// afterDelay is the delay of every timer in the after case.
+const afterDelay = time.Millisecond
+
+// after: the main goroutine creates N timer channels with time.After(1 ms),
+// keeping them in a slice, then receives from each in creation order. Every
+// timer must deliver a time at least 1 ms after the start (checked). All N
+// are pending at once, so this measures create + fire + receive with a large
+// timer heap; the 1 ms wait itself adds at most 1 ms / N to the value (10 ns
+// at 100k). Value: elapsed / N, in ns per timer.
+func afterOnce(n int) float64 {
+	t0 := time.Now()
+	chans := make([]<-chan time.Time, 0, n)
+	for i := 0; i < n; i++ {
+		chans = append(chans, time.After(afterDelay))
+	}
+	early := 0
+	for _, c := range chans {
+		v, ok := <-c
+		if !ok || v.Sub(t0) < afterDelay {
+			early++
+		}
+	}
+	ns := float64(time.Since(t0).Nanoseconds()) / float64(n)
+	if early != 0 {
+		fail("after: %d timers fired early or not at all", early)
+	}
+	return ns
+}
+
 // rss: reads VmRSS, starts N goroutines that each call started.Done() and
 // then block in release.Wait(), waits on started until all N have run, reads
 // VmRSS again, prints (after - before) / N in KiB per goroutine, then
@@ -225,7 +370,8 @@ func isPowerOf10(v int64) bool {
 }
 
 func main() {
-	which := flag.String("case", "all", "spawn|yield|skynet|all|rss100k|rss1m")
+	which := flag.String("case", "all",
+		"spawn|yield|skynet|pingpong|buffered|select2|after|runtime|chan|all|rss100k|rss1m")
 	reps := flag.Int("reps", 5, "measured repetitions after one warm-up")
 	nFlag := flag.Int64("n", 0, "override the case's size (quick checks only)")
 	flag.Parse()
@@ -241,30 +387,51 @@ func main() {
 		return def
 	}
 	any := false
-	want := func(c string, inAll bool) bool {
-		w := *which == c || (inAll && *which == "all")
+	// group: "runtime" or "chan" for timing cases (both are in "all"), "" for
+	// the RSS cases, which need a fresh process each.
+	want := func(c, group string) bool {
+		w := *which == c || (group != "" && (*which == group || *which == "all"))
 		any = any || w
 		return w
 	}
-	if want("spawn", true) {
+	if want("spawn", "runtime") {
 		n := size(100000)
 		reportTiming("spawn", "ns/goroutine", *reps, func() float64 { return spawnOnce(n) })
 	}
-	if want("yield", true) {
+	if want("yield", "runtime") {
 		k := size(1000000)
 		reportTiming("yield", "ns/yield", *reps, func() float64 { return yieldOnce(k) })
 	}
-	if want("skynet", true) {
+	if want("skynet", "runtime") {
 		leaves := size(1000000)
 		if !isPowerOf10(leaves) {
 			fail("skynet: --n must be a power of 10")
 		}
 		reportTiming("skynet", "ms", *reps, func() float64 { return skynetOnce(leaves) })
 	}
-	if want("rss100k", false) {
+	if want("pingpong", "chan") {
+		k := int(size(1000000))
+		reportTiming("pingpong", "ns/roundtrip", *reps, func() float64 { return pingpongOnce(k) })
+	}
+	if want("buffered", "chan") {
+		n := int(size(2000000))
+		reportTiming("buffered", "ns/msg", *reps, func() float64 { return bufferedOnce(n) })
+	}
+	if want("select2", "chan") {
+		n := int(size(2000000)) / 2 * 2 // two producers send n/2 each
+		if n < 2 {
+			fail("select2: --n must be at least 2")
+		}
+		reportTiming("select2", "ns/msg", *reps, func() float64 { return select2Once(n) })
+	}
+	if want("after", "chan") {
+		n := int(size(100000))
+		reportTiming("after", "ns/timer", *reps, func() float64 { return afterOnce(n) })
+	}
+	if want("rss100k", "") {
 		rssCase("rss100k", size(100000))
 	}
-	if want("rss1m", false) {
+	if want("rss1m", "") {
 		rssCase("rss1m", size(1000000))
 	}
 	if !any {
