@@ -586,14 +586,17 @@ std::int64_t Scheduler::run_timers(Processor* p, std::int64_t now) {
         due = p->timers.pop();
         fired_when = due->when;
         due->inflight.fetch_add(1, std::memory_order_relaxed);
-        due->owner.store(nullptr, std::memory_order_relaxed);
         if (due->period > 0) {
           // Tickers: the next deadline follows the schedule, skipping missed
-          // periods like Go's runtimer does.
+          // periods like Go's runtimer does. owner stays p throughout: a
+          // delete_timer reading it without the lock must never see a
+          // transient null (it would think the ticker out of every heap, and
+          // a re-arm would then put it in a second heap).
           std::int64_t missed = (now - due->when) / due->period + 1;
           due->when = deadline_after(due->when, missed * due->period);
           p->timers.push(due);
-          due->owner.store(p, std::memory_order_relaxed);
+        } else {
+          due->owner.store(nullptr, std::memory_order_relaxed);
         }
       }
       next = p->timers.empty() ? 0 : p->timers.top()->when;
