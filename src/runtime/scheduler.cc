@@ -596,7 +596,9 @@ std::int64_t Scheduler::run_timers(Processor* p, std::int64_t now) {
           due->when = deadline_after(due->when, missed * due->period);
           p->timers.push(due);
         } else {
-          due->owner.store(nullptr, std::memory_order_relaxed);
+          // Release: a stop/reset that sees null (delete_timer's acquire)
+          // may rewrite when/period, which this section has read.
+          due->owner.store(nullptr, std::memory_order_release);
         }
       }
       next = p->timers.empty() ? 0 : p->timers.top()->when;
