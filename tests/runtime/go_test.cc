@@ -271,7 +271,9 @@ TEST(Go, WhenCopyingTheCallableThrowsNoGoroutineIsStarted) {
     BigCopyBomb big(&ran);
     EXPECT_THROW(goro::go(big), std::runtime_error);
     goro::sleep(std::chrono::milliseconds(20));  // give a wrongly started one time to run
-    EXPECT_EQ(goro::num_goroutine(), before);
+    // <=, not ==: goroutines of earlier tests may still be finishing their
+    // exit when this one starts (they only make the count drop).
+    EXPECT_LE(goro::num_goroutine(), before);
     // The slots were given back cleanly: spawning still works.
     goro::WaitGroup wg;
     wg.add(100);
