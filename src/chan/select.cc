@@ -61,12 +61,17 @@ struct Locked {
       prev = c;
     }
   }
+  // In reverse lock order, as Go's selunlock: after a parked select's
+  // unlockf releases a channel, a waker may ready the selecting goroutine,
+  // but it cannot leave select_cases (whose frame holds cases, lockorder and
+  // this Locked) before its pass 3 gets the first channel's lock. Releasing
+  // that lock last, with nothing read after it, keeps the frame alive for
+  // as long as we read it.
   void unlock_all() const noexcept {
-    ChanCore* prev = nullptr;
-    for (int i = 0; i < n; ++i) {
+    for (int i = n - 1; i >= 0; --i) {
       ChanCore* c = cases[lockorder[i]].c;
-      if (c != prev) c->lock.unlock();
-      prev = c;
+      if (i > 0 && c == cases[lockorder[i - 1]].c) continue;  // duplicate: unlocked once
+      c->lock.unlock();
     }
   }
 };

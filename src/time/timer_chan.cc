@@ -21,6 +21,8 @@
 // Lock order: TimerState::mu, then a timer heap's lock or the channel's lock.
 #include <sched.h>
 
+#include <atomic>
+
 #include "chan/hchan.h"
 #include "goro/error.h"
 #include "goro/time.h"
@@ -92,10 +94,13 @@ class TimerState {
   }
   static void fired_tick(Timer* t, void* arg, std::int64_t fired_when) {
     auto* s = static_cast<TimerState*>(arg);
-    if (s->chan_->refs.load(std::memory_order_acquire) == 1) {
+    if (s->chan_->refs.load(std::memory_order_acquire) == 1 &&
+        !s->dying_.exchange(true, std::memory_order_acq_rel)) {
       // Only our own reference is left: nobody can receive again. The
       // ticker was re-armed before this call; take it out, let a concurrent
-      // firing of it finish, and free it.
+      // firing of it finish, and free it. Two firings may run at once (a
+      // worker and the timer thread): the one that sets dying_ frees, the
+      // other only delivers (to nobody) and leaves.
       delete_timer(t);
       while (t->inflight.load(std::memory_order_acquire) != 1) sched_yield();
       delete s;
@@ -149,6 +154,7 @@ class TimerState {
   RuntimeLock mu_;
   bool armed_ = false;
   std::int64_t armed_when_ = 0;
+  std::atomic<bool> dying_{false};  // tick(): a firing is freeing the state
 };
 
 RecvChan<goro::Time> after_ns(std::int64_t ns) {
