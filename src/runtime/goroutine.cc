@@ -34,8 +34,7 @@ std::atomic<std::uint32_t> g_main_done{0};
 
 void goroutine_main(void* arg) {
   G* g = static_cast<G*>(arg);
-  Processor* p = current_processor();
-  asan_finish_switch(nullptr, &p->g0_stack_bottom, &p->g0_stack_size);
+  finish_switch_in(g);
   // No try/catch here on purpose: an exception that escapes the closure
   // finds no handler before the entry trampoline, so std::terminate runs
   // with the throwing frames still on the stack and the panic traceback

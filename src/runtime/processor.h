@@ -56,6 +56,9 @@ struct alignas(64) Processor {
   SwitchAction action = SwitchAction::kNone;
   UnlockFunc unlockf = nullptr;
   void* unlock_arg = nullptr;
+  // A goroutine that parked by switching straight to its successor (see
+  // park()); the successor finishes that park as soon as it runs.
+  G* handoff_from = nullptr;
 
   // --- caches --------------------------------------------------------------
   // Free goroutine slots, a LIFO of pointers (gfree[ngfree-1] was freed

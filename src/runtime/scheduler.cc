@@ -367,6 +367,9 @@ void Scheduler::execute(Processor* p, G* g) {
     tsan_switch_to_fiber(g->tsan_fiber);
     goro_switch(&p->g0_sp, g->sp, g);
     asan_finish_switch(p->g0_asan_fake_stack, nullptr, nullptr);
+    // Not necessarily g: g may have parked by handing off to a successor
+    // (park()), and the last of that chain switched back here.
+    g = p->current.load(std::memory_order_relaxed);
     p->current.store(nullptr, std::memory_order_release);
     switch (p->action) {
       case SwitchAction::kPark:
@@ -506,21 +509,79 @@ void switch_to_scheduler(Processor* p, G* g) {
   tsan_switch_to_fiber(p->g0_tsan_fiber);
   asan_start_switch(exiting ? nullptr : &g->asan_fake_stack, p->g0_stack_bottom, p->g0_stack_size);
   goro_switch(&g->sp, p->g0_sp, nullptr);
-  Processor* now_on = current_processor();
-  asan_finish_switch(g->asan_fake_stack, &now_on->g0_stack_bottom, &now_on->g0_stack_size);
-  g->exceptions.give_to_thread(now_on->eh_globals);
+  finish_switch_in(g);
+}
+
+// Parks g (on p) by switching straight to `next`, which p's schedule loop
+// would have picked anyway: one context switch instead of two, and no pass
+// through the loop. g's context must be saved before anybody may ready it,
+// so the rest of the park (status, unlockf) is finished by `next` once it
+// runs (finish_switch_in -> complete_handoff).
+void handoff_park(Processor* p, G* g, G* next) {
+  check_stack_canary(g);
+  g->exceptions.take_from_thread(p->eh_globals);
+  p->handoff_from = g;
+  next->status.store(GStatus::kRunning, std::memory_order_relaxed);
+  p->current.store(next, std::memory_order_release);
+  tsan_switch_to_fiber(next->tsan_fiber);
+  asan_start_switch(&g->asan_fake_stack, reinterpret_cast<void*>(next->stack_lo), next->stack_hi - next->stack_lo);
+  goro_switch(&g->sp, next->sp, next);
+  finish_switch_in(g);
 }
 
 }  // namespace
 
+void finish_switch_in(G* self) {
+  Processor* p = current_processor();
+  G* from = p->handoff_from;
+  if (from == nullptr) {
+    // From the scheduler context: record its stack for the switch back.
+    asan_finish_switch(self->asan_fake_stack, &p->g0_stack_bottom, &p->g0_stack_size);
+  } else {
+    const void* bottom;
+    std::size_t size;
+    asan_finish_switch(self->asan_fake_stack, &bottom, &size);
+    p->handoff_from = nullptr;
+  }
+  self->exceptions.give_to_thread(p->eh_globals);
+  if (from != nullptr) Scheduler::get().complete_handoff(p, from);
+}
+
+G* Scheduler::take_direct_successor(Processor* p, std::int64_t now_coarse) noexcept {
+  G* next = p->runnext.load(std::memory_order_relaxed);
+  if (next == nullptr) return nullptr;
+  // Everything next_runnable() would do before looking at runnext.
+  if (exiting_.load(std::memory_order_relaxed)) return nullptr;
+  if (p->id >= gomaxprocs_.load(std::memory_order_relaxed)) return nullptr;
+  std::int64_t when = p->timer0_when.load(std::memory_order_acquire);
+  if (when != 0 && when <= now_coarse) return nullptr;
+  if ((p->sched_tick + 1) % kGlobalQueueCheckPeriod == 0) return nullptr;
+  if (p->inherit_chain >= kMaxInheritChain && !p->runq.empty()) return nullptr;
+  if (!p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) return nullptr;
+  ++p->sched_tick;
+  ++p->inherit_chain;
+  return next;
+}
+
+void Scheduler::complete_handoff(Processor* p, G* from) {
+  from->status.store(GStatus::kWaiting, std::memory_order_release);
+  UnlockFunc unlockf = p->unlockf;
+  if (unlockf != nullptr && !unlockf(from, p->unlock_arg)) ready(from);  // its wait is already over
+}
+
 void park(WaitReason r, UnlockFunc unlockf, void* arg) {
   Processor* p = current_processor();
   G* g = p->current.load(std::memory_order_relaxed);
+  std::int64_t now = coarse_nanotime();
   g->wait_reason.store(r, std::memory_order_relaxed);
-  g->wait_since.store(coarse_nanotime(), std::memory_order_relaxed);
-  p->action = SwitchAction::kPark;
+  g->wait_since.store(now, std::memory_order_relaxed);
   p->unlockf = unlockf;
   p->unlock_arg = arg;
+  if (G* next = Scheduler::get().take_direct_successor(p, now)) {
+    handoff_park(p, g, next);
+    return;
+  }
+  p->action = SwitchAction::kPark;
   switch_to_scheduler(p, g);
 }
 

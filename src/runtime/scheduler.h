@@ -70,6 +70,15 @@ class Scheduler {
   // Run by the main goroutine when it exits (goroutine.cc).
   void on_main_exit(G* g);
 
+  // --- direct handoff (park without a trip through the scheduler loop) -----------
+  // The goroutine the schedule loop would run next on p if the running one
+  // parked now, taken off runnext; null when the loop must decide (timers
+  // due, global queue turn, exit, retirement, fairness cap, empty runnext).
+  G* take_direct_successor(Processor* p, std::int64_t now_coarse) noexcept;
+  // Finishes the park of `from`, which switched straight to the goroutine
+  // now running on p: what execute() does after a park.
+  void complete_handoff(Processor* p, G* from);
+
  private:
   friend void worker_entry(Processor* p);
   Scheduler();
@@ -141,6 +150,11 @@ G* current_g() noexcept;
 // worker calls unlockf(g, arg) (if given); whoever can later find g (through
 // what unlockf published or unlocked) may ready() it. Returns when readied.
 void park(WaitReason r, UnlockFunc unlockf, void* arg);
+// Called by a goroutine right after it was switched to (resumed in its
+// park, or entered for the first time): finishes the sanitizer and exception
+// bookkeeping of the switch, and the park of the goroutine that handed off
+// to it, if any.
+void finish_switch_in(G* self);
 // Puts the running goroutine on the global queue and runs others (Gosched).
 void yield_current();
 // Ends the running goroutine (after its closure returned). Never returns.
