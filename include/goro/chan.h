@@ -3,7 +3,7 @@
 //   auto ch = goro::make_chan<int>(10);    // make(chan int, 10)
 //   goro::go([ch] { ch.send(42); ch.close(); });
 //   auto [v, ok] = ch.recv();              // v, ok := <-ch
-//   for (int x : ch) { ... }               // for x := range ch
+//   for (int x : ch) { ... }               // for x := range ch (auto& for move-only T)
 //
 // A Chan<T> is a cheap, copyable handle to a shared channel (like Go's chan,
 // a reference): copies refer to the same channel, which lives as long as any
@@ -148,8 +148,12 @@ class ChanOps {
 
 }  // namespace detail
 
-// `for (T v : ch)`: receives until the channel is closed and drained (Go's
-// for-range over a channel). Blocks between values; never ends on nil.
+// `for (auto& v : ch)`: receives until the channel is closed and drained
+// (Go's for-range over a channel). Blocks between values; never ends on nil.
+// Each value received lives in the iterator until the next one arrives:
+// `auto&` binds to it (and can std::move it out, as move-only T needs);
+// `T v` copies it. A C++20 input iterator, so std::ranges views and
+// algorithms work too (single pass, like the channel).
 template <class T>
 class ChanRange {
  public:
@@ -157,11 +161,12 @@ class ChanRange {
    public:
     using value_type = T;
     using difference_type = std::ptrdiff_t;
+    using iterator_concept = std::input_iterator_tag;
     using iterator_category = std::input_iterator_tag;
 
     explicit iterator(detail::ChanCore* c) : c_(c) { advance(); }
     iterator() = default;
-    T& operator*() { return *cur_; }
+    T& operator*() const { return *cur_; }
     iterator& operator++() {
       advance();
       return *this;
@@ -180,7 +185,7 @@ class ChanRange {
       }
     }
     detail::ChanCore* c_ = nullptr;
-    std::optional<T> cur_;
+    mutable std::optional<T> cur_;  // mutable: input iterators deref through const
   };
 };
 
