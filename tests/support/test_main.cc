@@ -81,6 +81,23 @@ long watchdog_seconds() {
   return limit;
 }
 
+// Child processes (scenarios, death tests) get no per-test listener: one
+// deadline for the whole child, so that a child that hangs ends and says so
+// instead of outliving its killed parent.
+void start_child_deadline(std::string what) {
+  // Shorter than the parent's per-test limit, so that the child ends first
+  // and the parent reports the failed test with the child's last words
+  // (while a death test runs, the parent's own stderr is captured).
+  long limit = watchdog_seconds() * 4 / 5;
+  if (limit <= 0) return;
+  std::thread([limit, what = std::move(what)] {
+    std::this_thread::sleep_for(std::chrono::seconds(limit));
+    std::fprintf(stderr, "\n[watchdog] %s still running after %ld s: aborting (a hang?)\n", what.c_str(), limit);
+    std::fflush(stderr);
+    std::abort();
+  }).detach();
+}
+
 // In a scenario child: run the scenario (which usually ends the process
 // itself), under a deadline.
 int run_scenario_here(const char* name) {
@@ -89,13 +106,7 @@ int run_scenario_here(const char* name) {
     std::fprintf(stderr, "no scenario named %s\n", name);
     return 125;
   }
-  if (long limit = watchdog_seconds(); limit > 0) {
-    std::thread([limit, name] {
-      std::this_thread::sleep_for(std::chrono::seconds(limit));
-      std::fprintf(stderr, "\n[watchdog] scenario %s still running after %ld s: aborting (a hang?)\n", name, limit);
-      std::abort();
-    }).detach();
-  }
+  start_child_deadline(std::string("scenario ") + name);
   it->second();
   return 0;
 }
@@ -160,7 +171,10 @@ int main(int argc, char** argv) {
   // binary and runs only the death test's statement in the child.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
 
-  if (long limit = watchdog_seconds(); limit > 0) {
+  // In a death test's child, GoogleTest runs no listeners: a deadline instead.
+  if (std::string child = GTEST_FLAG_GET(internal_run_death_test); !child.empty()) {
+    start_child_deadline("death test child (" + child + ")");
+  } else if (long limit = watchdog_seconds(); limit > 0) {
     ::testing::UnitTest::GetInstance()->listeners().Append(new Watchdog(std::chrono::seconds(limit)));
   }
   return RUN_ALL_TESTS();
