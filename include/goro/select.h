@@ -96,10 +96,10 @@ int select_impl(std::tuple<Cases&...>& cases, std::index_sequence<I...>) {
   constexpr int kChannels = static_cast<int>(sizeof...(Cases)) - kDefaults;
   // Channel cases in argument order, and where each sits in the argument list.
   SelectCase erased[kChannels > 0 ? kChannels : 1];
-  int position[kChannels > 0 ? kChannels : 1];
+  int position[kChannels > 0 ? kChannels : 1] = {};
   int default_position = -1;
   int n = 0;
-  auto add = [&](auto& c, int pos) {
+  [[maybe_unused]] auto add = [&](auto& c, int pos) {
     if constexpr (IsDefaultCase<std::remove_reference_t<decltype(c)>>::value) {
       default_position = pos;
     } else {
