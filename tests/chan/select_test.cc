@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "support/test_support.h"
+#include "support/tracked.h"
 
 namespace {
 
@@ -38,20 +39,7 @@ using ::testing::ExitedWithCode;
 // A value that counts its live instances: a select must neither leak nor
 // duplicate the values it moves (the send value of a case not taken, a
 // value received by a callback that ignores it).
-struct Tracked {
-  static inline std::atomic<int> live{0};
-  int v = 0;
-  Tracked() noexcept { live.fetch_add(1); }
-  explicit Tracked(int x) noexcept : v(x) { live.fetch_add(1); }
-  Tracked(Tracked&& o) noexcept : v(std::exchange(o.v, -1)) { live.fetch_add(1); }
-  Tracked(const Tracked& o) noexcept : v(o.v) { live.fetch_add(1); }
-  Tracked& operator=(Tracked&& o) noexcept {
-    v = std::exchange(o.v, -1);
-    return *this;
-  }
-  Tracked& operator=(const Tracked&) noexcept = default;
-  ~Tracked() { live.fetch_sub(1); }
-};
+using goro_test::Tracked;
 
 // Whether goroutine `gid` is parked with Go's wait reason `reason`.
 bool parked_as(std::uint64_t gid, const std::string& reason) {

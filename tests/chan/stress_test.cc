@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/test_support.h"
+#include "support/tracked.h"
 
 namespace {
 
@@ -58,20 +59,7 @@ class Ledger {
 };
 
 // A value that counts its live instances (see LiveInstancesBalance).
-struct Tracked {
-  static inline std::atomic<long> live{0};
-  int v = -1;  // -1: default-constructed (a closed channel's zero value) or moved from
-  Tracked() noexcept { live.fetch_add(1); }
-  explicit Tracked(int x) noexcept : v(x) { live.fetch_add(1); }
-  Tracked(Tracked&& o) noexcept : v(std::exchange(o.v, -1)) { live.fetch_add(1); }
-  Tracked(const Tracked& o) noexcept : v(o.v) { live.fetch_add(1); }
-  Tracked& operator=(Tracked&& o) noexcept {
-    v = std::exchange(o.v, -1);
-    return *this;
-  }
-  Tracked& operator=(const Tracked&) noexcept = default;
-  ~Tracked() { live.fetch_sub(1); }
-};
+using goro_test::Tracked;
 
 // --- many producers, many consumers --------------------------------------------------
 
