@@ -905,6 +905,10 @@ static_assert(std::input_iterator<goro::ChanRange<int>::iterator>);
 static_assert(std::ranges::input_range<goro::Chan<int>>);
 static_assert(std::ranges::input_range<goro::RecvChan<std::unique_ptr<int>>>);
 
+// clang before 15 cannot compile libstdc++'s range adaptors (its concept
+// checks fail inside <ranges> itself, for any range); the concepts above
+// hold there too.
+#if !defined(__clang__) || __clang_major__ >= 15
 TEST(Range, ComposesWithStdRangesViews) {
   std::vector<int> squares_of_evens;
   goro::run([&] {
@@ -919,6 +923,7 @@ TEST(Range, ComposesWithStdRangesViews) {
   });
   EXPECT_EQ(squares_of_evens, (std::vector<int>{0, 4, 16, 36, 64}));
 }
+#endif
 
 TEST(MoveOnly, TrySendMovesTheValueOnlyWhenItWasSent) {
   auto ch = goro::make_chan<std::unique_ptr<int>>(1);
