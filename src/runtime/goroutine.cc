@@ -34,7 +34,14 @@ std::atomic<std::uint32_t> g_main_done{0};
 
 void goroutine_main(void* arg) {
   G* g = static_cast<G*>(arg);
-  finish_switch_in(g);
+  Processor* p = current_processor();
+  if (p->handoff_from == nullptr) {
+    // Started by the schedule loop (the usual case): only the sanitizer's
+    // half of the switch is left.
+    asan_finish_switch(nullptr, &p->g0_stack_bottom, &p->g0_stack_size);
+  } else {
+    finish_switch_in(g, /*first_run=*/true);  // a parking goroutine handed off to us
+  }
   // No try/catch here on purpose: an exception that escapes the closure
   // finds no handler before the entry trampoline, so std::terminate runs
   // with the throwing frames still on the stack and the panic traceback

@@ -153,8 +153,8 @@ void park(WaitReason r, UnlockFunc unlockf, void* arg);
 // Called by a goroutine right after it was switched to (resumed in its
 // park, or entered for the first time): finishes the sanitizer and exception
 // bookkeeping of the switch, and the park of the goroutine that handed off
-// to it, if any.
-void finish_switch_in(G* self);
+// to it, if any. first_run: self is entering its function for the first time.
+void finish_switch_in(G* self, bool first_run = false);
 // Puts the running goroutine on the global queue and runs others (Gosched).
 void yield_current();
 // Ends the running goroutine (after its closure returned). Never returns.
