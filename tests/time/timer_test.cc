@@ -616,6 +616,25 @@ struct RaceTally {
   std::atomic<int> iterations{0};
 };
 
+// Runs rounds(seed0 + g, n, tally) on 2 * maxprocs + 2 goroutines at once
+// (more goroutines than workers, so the races also cross a park) and
+// returns how many goroutines ran.
+int race_on_goroutines(void (*rounds)(int, int, RaceTally&), int seed0, int n, RaceTally& tally) {
+  const int goroutines = 2 * goro::maxprocs() + 2;
+  goro::run([&] {
+    goro::WaitGroup wg;
+    wg.add(goroutines);
+    for (int g = 0; g < goroutines; ++g) {
+      goro::go([&, g] {
+        rounds(seed0 + g, n, tally);
+        wg.done();
+      });
+    }
+    wg.wait();
+  });
+  return goroutines;
+}
+
 // One owner per timer. Each round arms with a tiny duration so the firing
 // races with what follows. Go 1.23: an armed, never received timer always
 // makes stop()/reset() return true (pending, or the fired value discarded)
@@ -648,19 +667,8 @@ void stop_reset_rounds(int seed, int rounds, RaceTally& tally) {
 
 TEST(TimerStress, StopAndResetRacingWithFiring) {
   const int rounds = static_cast<int>(scaled(3000, 800, 400));
-  const int goroutines = 2 * goro::maxprocs() + 2;
   RaceTally tally;
-  goro::run([&] {
-    goro::WaitGroup wg;
-    wg.add(goroutines);
-    for (int g = 0; g < goroutines; ++g) {
-      goro::go([&, g] {
-        stop_reset_rounds(10 + g, rounds, tally);
-        wg.done();
-      });
-    }
-    wg.wait();
-  });
+  const int goroutines = race_on_goroutines(stop_reset_rounds, 10, rounds, tally);
   EXPECT_EQ(tally.iterations.load(), rounds * goroutines);
   EXPECT_EQ(tally.wrong_stop.load(), 0);
   EXPECT_EQ(tally.stale.load(), 0);
@@ -826,19 +834,8 @@ void ticker_rounds(int seed, int rounds, RaceTally& tally) {
 GORO_TEST_SCENARIO(ticker_stop_reset_stress) {
   start_scenario_deadline("Ticker stop/reset stress never finished");
   const int rounds = static_cast<int>(scaled(1000, 300, 200));
-  const int goroutines = 2 * goro::maxprocs() + 2;
   RaceTally tally;
-  goro::run([&] {
-    goro::WaitGroup wg;
-    wg.add(goroutines);
-    for (int g = 0; g < goroutines; ++g) {
-      goro::go([&, g] {
-        ticker_rounds(30 + g, rounds, tally);
-        wg.done();
-      });
-    }
-    wg.wait();
-  });
+  const int goroutines = race_on_goroutines(ticker_rounds, 30, rounds, tally);
   if (tally.stale.load() != 0) scenario_fail(4, std::to_string(tally.stale.load()) + " stale ticks after stop/reset");
   if (tally.iterations.load() != rounds * goroutines) scenario_fail(4, "rounds missing");
 }
