@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/goroutine_expect.h"
 #include "support/test_support.h"
 
 namespace {
@@ -47,70 +48,18 @@ namespace {
 using namespace std::chrono_literals;
 using goro::detail::goroutine_state;
 using goro_test::eventually;
+using goro_test::go_with_id;
+using goro_test::parks_with;
+using goro_test::still_parked_with;
+using goro_test::throws_go_error;
 using goro_test::scaled;
 using ::testing::ExitedWithCode;
 
 // --- helpers -----------------------------------------------------------------------
 
-// Starts f on a new goroutine and returns the goroutine's ID. The ID travels
-// through a shared_ptr dropped before f runs, so a goroutine that then
-// blocks forever holds no heap memory.
-template <class F>
-std::uint64_t go_with_id(F f) {
-  auto id = std::make_shared<std::atomic<std::uint64_t>>(0);
-  goro::go([id, f = std::move(f)]() mutable {
-    id->store(goro::id());
-    id.reset();
-    f();
-  });
-  // Yielding is enough on most runs; eventually() bounds the wait.
-  for (int i = 0; i < 100 && id->load() == 0; ++i) goro::yield();
-  eventually([&] { return id->load() != 0; });
-  return id->load();
-}
-
-std::string describe(const std::optional<goro::detail::GoroutineState>& st) {
-  if (!st) return "gone";
-  return st->status + (st->wait_reason.empty() ? "" : " (" + st->wait_reason + ")");
-}
-
-// Waits until goroutine `id` is parked with Go's wait reason `reason`.
-::testing::AssertionResult parks_with(std::uint64_t id, const std::string& reason) {
-  std::optional<goro::detail::GoroutineState> st;
-  bool ok = eventually([&] {
-    st = goroutine_state(id);
-    return st && st->status == "waiting" && st->wait_reason == reason;
-  });
-  if (ok) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "goroutine " << id << " is " << describe(st) << ", not waiting ("
-                                       << reason << ")";
-}
-
-// After a moment, goroutine `id` is still parked with `reason`: it was not
-// woken by mistake.
-::testing::AssertionResult still_parked_with(std::uint64_t id, const std::string& reason) {
-  goro::sleep(5ms);
-  auto st = goroutine_state(id);
-  if (st && st->status == "waiting" && st->wait_reason == reason) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "goroutine " << id << " is " << describe(st) << ", not waiting ("
-                                       << reason << ")";
-}
-
 std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-// Expects fn to throw goro::Error with exactly Go's panic message.
-template <class F>
-::testing::AssertionResult throws_go_error(F&& fn, const std::string& message) {
-  try {
-    fn();
-  } catch (const goro::Error& e) {
-    if (e.what() == message) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "threw \"" << e.what() << "\", expected \"" << message << "\"";
-  }
-  return ::testing::AssertionFailure() << "did not throw \"" << message << "\"";
 }
 
 // An element type that counts its live instances, and separately the live
@@ -1448,20 +1397,6 @@ TEST(PlainThreadBlocking, AGoroutineBlockedInRecvIsWokenByAThread) {
 
 // --- uncaught misuse is a panic ------------------------------------------------------------------
 
-// Child-process body: `misuse` runs on a goroutine; its exception must end
-// the process like an unrecovered Go panic while main waits. The wait is
-// bounded: the watchdog does not run in a death test's child (GoogleTest
-// forwards no test events there), so a misuse that fails to panic must end
-// the child by itself.
-[[noreturn]] void misuse_in_goroutine(void (*misuse)()) {
-  goro::run([misuse] {
-    goro::go([misuse] { misuse(); });
-    goro::sleep(goro_test::kPatience);
-  });
-  std::fprintf(stderr, "no panic: the misuse did not end the process\n");
-  std::exit(0);
-}
-
 void send_on_closed() {
   auto ch = goro::make_chan<int>(1);
   ch.close();
@@ -1486,23 +1421,23 @@ void blocked_send_then_closed() {
 }
 
 TEST(ChanDeathTest, SendOnClosedChannelPanics) {
-  EXPECT_EXIT(misuse_in_goroutine(send_on_closed), ExitedWithCode(2),
-              "panic: send on closed channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(send_on_closed), ExitedWithCode(2),
+              goro_test::go_panic_pattern("send on closed channel"));
 }
 
 TEST(ChanDeathTest, ABlockedSenderPanicsWhenTheChannelIsClosed) {
-  EXPECT_EXIT(misuse_in_goroutine(blocked_send_then_closed), ExitedWithCode(2),
-              "panic: send on closed channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(blocked_send_then_closed), ExitedWithCode(2),
+              goro_test::go_panic_pattern("send on closed channel"));
 }
 
 TEST(ChanDeathTest, CloseOfClosedChannelPanics) {
-  EXPECT_EXIT(misuse_in_goroutine(close_closed), ExitedWithCode(2),
-              "panic: close of closed channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(close_closed), ExitedWithCode(2),
+              goro_test::go_panic_pattern("close of closed channel"));
 }
 
 TEST(ChanDeathTest, CloseOfNilChannelPanics) {
-  EXPECT_EXIT(misuse_in_goroutine(close_nil), ExitedWithCode(2),
-              "panic: close of nil channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(close_nil), ExitedWithCode(2),
+              goro_test::go_panic_pattern("close of nil channel"));
 }
 
 }  // namespace

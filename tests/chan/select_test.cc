@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/goroutine_expect.h"
 #include "support/test_support.h"
 #include "support/tracked.h"
 
@@ -33,6 +34,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using goro_test::eventually;
+using goro_test::parked_as;
+using goro_test::parks_with;
 using goro_test::scaled;
 using ::testing::ExitedWithCode;
 
@@ -40,24 +43,6 @@ using ::testing::ExitedWithCode;
 // duplicate the values it moves (the send value of a case not taken, a
 // value received by a callback that ignores it).
 using goro_test::Tracked;
-
-// Whether goroutine `gid` is parked with Go's wait reason `reason`.
-bool parked_as(std::uint64_t gid, const std::string& reason) {
-  auto st = goro::detail::goroutine_state(gid);
-  return st && st->status == "waiting" && st->wait_reason == reason;
-}
-
-// Waits (bounded) until the goroutine whose ID lands in `gid` is parked
-// with `reason`: then it is queued on every channel of its select.
-::testing::AssertionResult becomes_parked(const std::atomic<std::uint64_t>& gid, const std::string& reason) {
-  if (eventually([&] { return gid.load() != 0 && parked_as(gid.load(), reason); })) {
-    return ::testing::AssertionSuccess();
-  }
-  auto st = goro::detail::goroutine_state(gid.load());
-  return ::testing::AssertionFailure() << "goroutine " << gid.load() << " is "
-                                       << (st ? st->status + " [" + st->wait_reason + "]" : "gone")
-                                       << ", expected waiting [" << reason << "]";
-}
 
 // --- which case, and what runs ---------------------------------------------------
 
@@ -230,8 +215,8 @@ TEST(Select, DefaultIsNotTakenWhenABlockedPartnerMakesACaseReady) {
       received = to_receiver.recv().value;
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(sender, "chan send"));
-    ASSERT_TRUE(becomes_parked(receiver, "chan receive"));
+    ASSERT_TRUE(parks_with(sender, "chan send"));
+    ASSERT_TRUE(parks_with(receiver, "chan receive"));
     int got = 0;
     EXPECT_EQ(goro::select(goro::recv(from_sender, [&](int v) { got = v; }), goro::default_case()), 0);
     EXPECT_EQ(got, 11);
@@ -274,7 +259,7 @@ TEST(Select, OnlyNilCasesWithoutDefaultBlocksForeverAsSelect) {
       goro::Chan<int> nil;
       goro::select(goro::recv(nil), goro::send(nil, 1));
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     goro::sleep(20ms);
     EXPECT_TRUE(parked_as(gid.load(), "select")) << "woken although no case can ever be ready";
   });
@@ -293,8 +278,8 @@ TEST(Select, ASingleNilCaseBlocksLikeThePlainOperationOnNil) {
       sender = goro::id();
       goro::select(goro::send(goro::Chan<int>{}, 1));
     });
-    EXPECT_TRUE(becomes_parked(receiver, "chan receive (nil chan)"));
-    EXPECT_TRUE(becomes_parked(sender, "chan send (nil chan)"));
+    EXPECT_TRUE(parks_with(receiver, "chan receive (nil chan)"));
+    EXPECT_TRUE(parks_with(sender, "chan send (nil chan)"));
   });
 }
 
@@ -305,7 +290,7 @@ TEST(Select, NoCasesBlocksForeverAsSelectNoCases) {
       gid = goro::id();
       goro::select();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select (no cases)"));
+    ASSERT_TRUE(parks_with(gid, "select (no cases)"));
     goro::sleep(20ms);
     EXPECT_TRUE(parked_as(gid.load(), "select (no cases)"));
   });
@@ -324,7 +309,7 @@ TEST(Select, ABlockedSelectOverSeveralChannelsWaitsAsSelect) {
       goro::select(goro::recv(a), goro::send(b, 1));
       wg.done();
     });
-    EXPECT_TRUE(becomes_parked(gid, "select"));
+    EXPECT_TRUE(parks_with(gid, "select"));
     a.send(0);
     wg.wait();
   });
@@ -342,7 +327,7 @@ TEST(Select, OneLiveCasePlusANilCaseStillWaitsAsSelect) {
       goro::select(goro::recv(a), goro::recv(goro::Chan<int>{}));
       wg.done();
     });
-    EXPECT_TRUE(becomes_parked(gid, "select"));
+    EXPECT_TRUE(parks_with(gid, "select"));
     a.send(0);
     wg.wait();
   });
@@ -365,8 +350,8 @@ TEST(Select, ASingleChannelCaseWaitsAsThePlainOperation) {
       goro::select(goro::send(b, 5));
       wg.done();
     });
-    EXPECT_TRUE(becomes_parked(receiver, "chan receive"));
-    EXPECT_TRUE(becomes_parked(sender, "chan send"));
+    EXPECT_TRUE(parks_with(receiver, "chan receive"));
+    EXPECT_TRUE(parks_with(sender, "chan send"));
     a.send(3);
     EXPECT_EQ(b.recv().value, 5);
     wg.wait();
@@ -407,7 +392,7 @@ TEST(Select, CloseWakesABlockedRecvCaseWithOkFalse) {
       taken = goro::select(goro::recv(a), goro::recv(b, [&](int, bool o) { ok = o; }));
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     b.close();
     wg.wait();
     EXPECT_EQ(taken.load(), 1);
@@ -451,7 +436,7 @@ TEST(Select, CloseMakesABlockedSendCaseThrow) {
       }
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     a.close();
     wg.wait();
     EXPECT_EQ(error, "send on closed channel");
@@ -537,7 +522,7 @@ TEST(SelectWakeup, OneSendWakesTheSelectAndItsOtherWaitsAreWithdrawn) {
       taken = goro::select(goro::recv(a), goro::recv(b, [&](int v) { got = v; }), goro::recv(c));
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     b.send(2);
     wg.wait();
     EXPECT_EQ(taken.load(), 1);
@@ -570,7 +555,7 @@ TEST(SelectWakeup, ValuesSentLaterToTheOtherBufferedChannelsStayThere) {
       taken = goro::select(goro::recv(a), goro::recv(b), goro::recv(c));
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     c.send(3);
     wg.wait();
     EXPECT_EQ(taken.load(), 2);
@@ -596,7 +581,7 @@ TEST(SelectWakeup, OneReceiveWakesABlockedSendSelectAndTheOtherValueIsNotSent) {
       taken = goro::select(goro::send(a, Tracked(1)), goro::send(b, Tracked(2)));
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     EXPECT_EQ(b.recv().value.v, 2);
     wg.wait();
     EXPECT_EQ(taken.load(), 1);
@@ -797,7 +782,7 @@ TEST(SelectGo, ABlockedSelectNeverPairsWithItself) {
         taken = goro::select(goro::send(c, 1), goro::recv(c, [&](int v) { got = v; }));
         wg.done();
       });
-      ASSERT_TRUE(becomes_parked(gid, "select"));
+      ASSERT_TRUE(parks_with(gid, "select"));
       goro::sleep(5ms);
       EXPECT_TRUE(parked_as(gid.load(), "select")) << "the select completed with itself";
       if (round == 0) {
@@ -828,14 +813,14 @@ TEST(SelectGo, DuplicateChannelInOneSelect) {
       goro::select(goro::recv(c), goro::recv(c), goro::recv(d));
       e.send(9);
     });
-    ASSERT_TRUE(becomes_parked(a_id, "select"));  // A queued on c first
+    ASSERT_TRUE(parks_with(a_id, "select"));  // A queued on c first
     b_done.add(1);
     goro::go([&] {
       b_id = goro::id();
       b_got = c.recv().value;
       b_done.done();
     });
-    ASSERT_TRUE(becomes_parked(b_id, "chan receive"));
+    ASSERT_TRUE(parks_with(b_id, "chan receive"));
     d.send(7);
     EXPECT_EQ(e.recv().value, 9);
     c.send(8);
@@ -856,7 +841,7 @@ TEST(SelectGo, DuplicateSendCasesOnOneChannelSendOnce) {
       taken = goro::select(goro::send(c, 0), goro::send(c, 1));
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     int v = c.recv().value;
     wg.wait();
     EXPECT_EQ(v, taken.load()) << "the value sent is the one of the case reported";
@@ -953,7 +938,7 @@ TEST(SelectThreads, AGoroutineBlockedInSelectIsWokenByAThreadSend) {
     taken = goro::select(goro::recv(a, [&](int v) { got = v; }), goro::recv(b));
     wg.done();
   });
-  ASSERT_TRUE(becomes_parked(gid, "select"));
+  ASSERT_TRUE(parks_with(gid, "select"));
   a.send(17);  // from this plain thread
   wg.wait();
   EXPECT_EQ(taken.load(), 0);
@@ -1052,7 +1037,7 @@ TEST(SelectMany, ABlockedSelectOverSixtyFourChannelsIsWokenByAnyOne) {
         taken = select_recv_over(chans, got, std::make_index_sequence<kManyCases>{});
         wg.done();
       });
-      ASSERT_TRUE(becomes_parked(gid, "select"));
+      ASSERT_TRUE(parks_with(gid, "select"));
       chans[k].send(static_cast<int>(k));
       wg.wait();
       EXPECT_EQ(taken.load(), static_cast<int>(k));
@@ -1079,7 +1064,7 @@ TEST(SelectMany, MixedSendAndRecvCasesTakeTheOnlyReadyOne) {
       taken = select_mixed_over(chans, std::make_index_sequence<kManyCases>{});
       wg.done();
     });
-    ASSERT_TRUE(becomes_parked(gid, "select"));
+    ASSERT_TRUE(parks_with(gid, "select"));
     // Make room in channel 40: its send case fires with its own value.
     EXPECT_EQ(chans[40].recv().value, -1);
     wg.wait();
@@ -1095,31 +1080,29 @@ TEST(SelectMany, MixedSendAndRecvCasesTakeTheOnlyReadyOne) {
 
 // --- panics ------------------------------------------------------------------------------------
 
-[[noreturn]] void select_send_on_closed_in_goroutine(bool block_first) {
-  goro::run([block_first] {
-    auto c = goro::make_chan<int>(), d = goro::make_chan<int>();
-    if (!block_first) c.close();
-    goro::go([c, d] { goro::select(goro::send(c, 1), goro::recv(d)); });
-    if (block_first) {
-      goro::sleep(20ms);  // most likely blocked in the select by now
-      c.close();
-    }
-    goro::WaitGroup forever;
-    forever.add(1);
-    forever.wait();
+void select_send_on_closed() {
+  auto c = goro::make_chan<int>(), d = goro::make_chan<int>();
+  c.close();
+  goro::select(goro::send(c, 1), goro::recv(d));
+}
+
+void select_send_then_closed() {
+  auto c = goro::make_chan<int>(), d = goro::make_chan<int>();
+  goro::go([c] {
+    goro::sleep(20ms);  // most likely blocked in the select by now; either way it panics
+    c.close();
   });
-  std::fprintf(stderr, "run() returned: the panic did not end the process\n");
-  std::exit(0);
+  goro::select(goro::send(c, 1), goro::recv(d));
 }
 
 TEST(SelectDeathTest, UncaughtSendOnClosedChannelInAGoroutineIsAPanic) {
-  EXPECT_EXIT(select_send_on_closed_in_goroutine(false), ExitedWithCode(2),
-              "panic: send on closed channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(select_send_on_closed), ExitedWithCode(2),
+              goro_test::go_panic_pattern("send on closed channel"));
 }
 
 TEST(SelectDeathTest, CloseUnderABlockedSelectSendIsAPanicWhenUncaught) {
-  EXPECT_EXIT(select_send_on_closed_in_goroutine(true), ExitedWithCode(2),
-              "panic: send on closed channel\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  EXPECT_EXIT(goro_test::panic_in_goroutine(select_send_then_closed), ExitedWithCode(2),
+              goro_test::go_panic_pattern("send on closed channel"));
 }
 
 }  // namespace

@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -102,6 +104,29 @@ inline void spin_for(std::chrono::microseconds d) {
   auto until = std::chrono::steady_clock::now() + d;
   while (std::chrono::steady_clock::now() < until) {
   }
+}
+
+// --- uncaught misuse in death tests ------------------------------------------------
+
+// Death-test child body: runs `body` on a goroutine while the main goroutine
+// waits; an exception escaping `body` must end the process like an
+// unrecovered Go panic. The wait is bounded (kPatience), so a body that
+// fails to panic ends the child by itself, with a line no panic regex
+// matches.
+[[noreturn]] inline void panic_in_goroutine(void (*body)()) {
+  goro::run([body] {
+    goro::go([body] { body(); });
+    goro::sleep(kPatience);
+  });
+  std::fprintf(stderr, "no panic: the goroutine's misuse did not end the process\n");
+  std::exit(0);
+}
+
+// What a death test expects on stderr for an uncaught goro::Error with Go's
+// message `message` (a regex fragment): Go's panic line and the header of the
+// panicking goroutine's traceback.
+inline std::string go_panic_pattern(const std::string& message) {
+  return "panic: " + message + "\n\ngoroutine [0-9]+ \\[running\\]:\n";
 }
 
 // --- child-process scenarios ---------------------------------------------------

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/goroutine_expect.h"
 #include "support/test_support.h"
 
 namespace {
@@ -68,22 +69,6 @@ void expect_no_backlog(const TimeChan& c) {
   while (more < 20 && ready_value(c)) ++more;
   // One more may legitimately come due while we look; a queue would hold ~9.
   EXPECT_LE(more, 2) << "missed ticks were queued instead of dropped";
-}
-
-std::string wait_reason_of(std::uint64_t id) {
-  auto s = goro::detail::goroutine_state(id);
-  return s ? s->wait_reason : std::string("<no such goroutine>");
-}
-
-// Throws exactly goro::Error(message)?
-template <class F>
-void expect_go_error(F&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "no goro::Error thrown, expected \"" << message << "\"";
-  } catch (const goro::Error& e) {
-    EXPECT_EQ(std::string(e.what()), message);
-  }
 }
 
 // Child-process scenarios, for races that can hang or corrupt the process
@@ -525,12 +510,11 @@ TEST(Timer, BlockedReceiverOfAStoppedTimerStaysBlockedUntilReset) {
       got = true;
       wg.done();
     });
-    ASSERT_TRUE(eventually([&] { return gid.load() != 0 && wait_reason_of(gid) == "chan receive"; }))
-        << wait_reason_of(gid);
+    ASSERT_TRUE(goro_test::parks_with(gid, "chan receive"));
     EXPECT_TRUE(t.stop());
     goro::sleep(30ms);
     EXPECT_FALSE(got.load());
-    EXPECT_EQ(wait_reason_of(gid), "chan receive");
+    EXPECT_TRUE(goro_test::parked_as(gid, "chan receive")) << goro_test::describe(goro::detail::goroutine_state(gid));
 
     // Re-armed for a moment and stopped: whichever way that races, stop()'s
     // answer must match what the receiver saw.
@@ -908,13 +892,13 @@ TEST(Ticker, ResetRestartsAStoppedTicker) {
 
 TEST(Ticker, NonPositiveIntervalThrowsGoPanicMessage) {
   goro::run([] {
-    expect_go_error([] { goro::Ticker t(0ms); }, "non-positive interval for NewTicker");
-    expect_go_error([] { goro::Ticker t(-1ns); }, "non-positive interval for NewTicker");
-    expect_go_error([] { goro::Ticker t(std::chrono::hours::min()); }, "non-positive interval for NewTicker");
+    EXPECT_TRUE(goro_test::throws_go_error([] { goro::Ticker t(0ms); }, "non-positive interval for NewTicker"));
+    EXPECT_TRUE(goro_test::throws_go_error([] { goro::Ticker t(-1ns); }, "non-positive interval for NewTicker"));
+    EXPECT_TRUE(goro_test::throws_go_error([] { goro::Ticker t(std::chrono::hours::min()); }, "non-positive interval for NewTicker"));
 
     goro::Ticker t(10ms);
-    expect_go_error([&] { t.reset(0ms); }, "non-positive interval for Ticker.Reset");
-    expect_go_error([&] { t.reset(-1ms); }, "non-positive interval for Ticker.Reset");
+    EXPECT_TRUE(goro_test::throws_go_error([&] { t.reset(0ms); }, "non-positive interval for Ticker.Reset"));
+    EXPECT_TRUE(goro_test::throws_go_error([&] { t.reset(-1ms); }, "non-positive interval for Ticker.Reset"));
     // The failed resets changed nothing: it still ticks.
     auto [v, ok] = t.C.recv();
     EXPECT_TRUE(ok);
@@ -954,10 +938,10 @@ TEST(Ticker, BlockedReceiverOfAStoppedTickerStaysBlocked) {
       t.C.recv();
       wg.done();
     });
-    ASSERT_TRUE(eventually([&] { return gid.load() != 0 && wait_reason_of(gid) == "chan receive"; }));
+    ASSERT_TRUE(goro_test::parks_with(gid, "chan receive"));
     t.stop();
     goro::sleep(30ms);
-    EXPECT_EQ(wait_reason_of(gid), "chan receive");
+    EXPECT_TRUE(goro_test::parked_as(gid, "chan receive")) << goro_test::describe(goro::detail::goroutine_state(gid));
     t.reset(5ms);  // releases it
     wg.wait();
   });
