@@ -37,7 +37,10 @@ void goroutine_main(void* arg) {
   Processor* p = current_processor();
   if (p->handoff_from == nullptr) {
     // Started by the schedule loop (the usual case): only the sanitizer's
-    // half of the switch is left.
+    // half of the switch is left. Kept inline rather than calling
+    // finish_switch_in(g, true), which does the same: that call measured
+    // 30-90 ns more per spawn (probably the deeper first frames reaching
+    // past the G's page of a fresh stack).
     asan_finish_switch(nullptr, &p->g0_stack_bottom, &p->g0_stack_size);
   } else {
     finish_switch_in(g, /*first_run=*/true);  // a parking goroutine handed off to us
