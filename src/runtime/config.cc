@@ -27,7 +27,7 @@ int cpu_count() {
 }
 
 RuntimeConfig load() {
-  RuntimeConfig c{cpu_count(), kDefaultStackSize};
+  RuntimeConfig c{cpu_count(), kDefaultStackSize, cpu_count()};
   if (const char* v = std::getenv("GORO_MAXPROCS"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     errno = 0;

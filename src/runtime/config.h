@@ -13,6 +13,7 @@ namespace goro::detail {
 struct RuntimeConfig {
   int maxprocs;
   std::size_t stack_size;
+  int ncpu;  // CPUs this process may use (the affinity mask), never < 1
 };
 
 // Defaults, overridden by the environment, overridden by calls made before

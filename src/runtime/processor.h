@@ -26,7 +26,10 @@ namespace goro::detail {
 // What a goroutine asks its worker to do once it has switched away: the
 // worker runs it on its own stack, after the goroutine's context is saved
 // (Go's mcall(park_m) / mcall(gosched_m) / mcall(goexit0)).
-enum class SwitchAction : std::uint8_t { kNone, kPark, kYield, kExit };
+// kYield: to the global queue (Gosched); kYieldLocal: to the tail of this
+// worker's queue (Go's goyield, after handing a lock to the goroutine on
+// runnext).
+enum class SwitchAction : std::uint8_t { kNone, kPark, kYield, kYieldLocal, kExit };
 
 // Runs on the worker after the goroutine is saved. Returns false to resume
 // the goroutine at once instead of parking it (Go's unlockf contract).

@@ -384,6 +384,10 @@ void Scheduler::execute(Processor* p, G* g) {
         g->status.store(GStatus::kRunnable, std::memory_order_release);
         globrunq_.push(g);
         return;
+      case SwitchAction::kYieldLocal:
+        g->status.store(GStatus::kRunnable, std::memory_order_release);
+        runq_put(p, g, false);
+        return;
       case SwitchAction::kExit:
         free_dead(p, g);
         return;
@@ -595,6 +599,25 @@ void yield_current() {
   G* g = p->current.load(std::memory_order_relaxed);
   p->action = SwitchAction::kYield;
   switch_to_scheduler(p, g);
+}
+
+void yield_current_local() {
+  Processor* p = current_processor();
+  G* g = p->current.load(std::memory_order_relaxed);
+  p->action = SwitchAction::kYieldLocal;
+  switch_to_scheduler(p, g);
+}
+
+bool Scheduler::worth_spinning(Processor* p) const noexcept {
+  if (runtime_config().ncpu <= 1) return false;
+  // Another worker must be running: spinning while everybody else sleeps
+  // only delays the lock holder's wake-up.
+  if (gomaxprocs_.load(std::memory_order_relaxed) <=
+      npidle_.load(std::memory_order_relaxed) + nmspinning_.load(std::memory_order_relaxed) + 1) {
+    return false;
+  }
+  // Work queued here should run instead of spinning.
+  return p == nullptr || (p->runq.empty() && p->runnext.load(std::memory_order_relaxed) == nullptr);
 }
 
 void exit_current() {

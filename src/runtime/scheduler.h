@@ -63,6 +63,10 @@ class Scheduler {
   int set_maxprocs(int n);
   std::int64_t num_goroutine() const noexcept;
 
+  // Whether spinning for a lock pays on worker p (null: a plain thread):
+  // several CPUs, another worker running, nothing queued on p. Go's canSpin.
+  bool worth_spinning(Processor* p) const noexcept;
+
   // --- timers -----------------------------------------------------------------
   void add_timer(Timer* t);
   bool delete_timer(Timer* t) noexcept;
@@ -157,6 +161,10 @@ void park(WaitReason r, UnlockFunc unlockf, void* arg);
 void finish_switch_in(G* self, bool first_run = false);
 // Puts the running goroutine on the global queue and runs others (Gosched).
 void yield_current();
+// Puts the running goroutine at the tail of its worker's queue and runs
+// others (Go's goyield): after readying a goroutine onto runnext, lets it
+// run first.
+void yield_current_local();
 // Ends the running goroutine (after its closure returned). Never returns.
 [[noreturn]] void exit_current();
 

@@ -81,11 +81,19 @@ void wake(Waiter& w);
 class WaiterQueue {
  public:
   bool empty() const noexcept { return first_ == nullptr; }
+  // The first Waiter (iterate with ->next while holding the lock).
+  Waiter* front() const noexcept { return first_; }
   void push_back(Waiter* w) noexcept {
     w->next = nullptr;
     w->prev = last_;
     if (last_ != nullptr) last_->next = w; else first_ = w;
     last_ = w;
+  }
+  void push_front(Waiter* w) noexcept {
+    w->prev = nullptr;
+    w->next = first_;
+    if (first_ != nullptr) first_->prev = w; else last_ = w;
+    first_ = w;
   }
   Waiter* pop_front() noexcept {
     Waiter* w = first_;

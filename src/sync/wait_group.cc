@@ -13,7 +13,7 @@
 //    one is there, else it queues and the token is taken for it on wake-up.
 #include <new>
 
-#include "goro/sync.h"
+#include "goro/sync/wait_group.h"
 #include "runtime/runtime_lock.h"
 #include "runtime/waiter.h"
 

@@ -1,0 +1,1 @@
+// Semaphore (weighted): being written after context.h
