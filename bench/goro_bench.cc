@@ -7,22 +7,28 @@
 //   goro_bench [--case NAME] [--reps R] [--n N]
 //
 //   --case   a timing case: spawn | yield | skynet (runtime) | pingpong |
-//            buffered | select2 | after (channels and timers);
-//            a group of timing cases: runtime | chan | all (both, default);
+//            buffered | select2 | after (channels and timers) | mutex |
+//            rwmutex | wgfan | ctxtree | ctxbuild | pool (sync, context and
+//            pools); a group of timing cases: runtime | chan | sync | all
+//            (all three, default);
 //            or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //            each in a fresh process, as run.sh does, so earlier cases do
 //            not pollute the baseline)
 //   --reps   measured repetitions of a timing case after one warm-up (default 5)
 //   --n      override the case's size (goroutines, yields per goroutine,
-//            skynet leaves (a power of 10), round trips, messages or
-//            timers); for quick checks only
+//            skynet leaves (a power of 10), round trips, messages, timers,
+//            iterations per goroutine (mutex, rwmutex), goroutines per round
+//            (wgfan), trees per repetition (ctxtree, ctxbuild) or jobs per
+//            submitter (pool)); for quick checks only
 //
 // Parallelism comes from GORO_MAXPROCS (run.sh sets it equal to GOMAXPROCS).
 //
 // Output, one line per case:
 //   RESULT <case> <median> <unit> min=<min> reps=<R> samples=<s1,s2,...>
 // plus INFO lines. A failed check prints "FAIL ..." to stderr and exits 1.
+#include <goro/context.h>
 #include <goro/goro.h>
+#include <goro/pool.h>
 
 #include <algorithm>
 #include <chrono>
@@ -300,6 +306,278 @@ double after_once(Int n) {
   return ns;
 }
 
+// --- mutex: contended goro::Mutex ------------------------------------------
+// Four goroutines each run K iterations of lock; ++counter; unlock on one
+// mutex; the main goroutine waits for them on a WaitGroup. The counter is a
+// plain integer, so a mutex that lets two holders in loses increments:
+// counter must be 4 K (checked). Value: elapsed / (4 K), in ns per
+// lock/unlock pair.
+constexpr int kSyncGoroutines = 4;
+
+double mutex_once(std::int64_t k) {
+  goro::Mutex mu;
+  std::int64_t counter = 0;
+  goro::WaitGroup wg;
+  wg.add(kSyncGoroutines);
+  Clock::time_point t0 = Clock::now();
+  for (int g = 0; g < kSyncGoroutines; ++g) {
+    goro::go([&mu, &counter, &wg, k] {
+      for (std::int64_t i = 0; i < k; ++i) {
+        mu.lock();
+        ++counter;
+        mu.unlock();
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(kSyncGoroutines * k);
+  if (counter != kSyncGoroutines * k) {
+    fail("mutex: counter " + std::to_string(counter) + ", want " +
+         std::to_string(kSyncGoroutines * k));
+  }
+  return ns;
+}
+
+// --- rwmutex: 90% readers, 10% writers on one goro::RWMutex -----------------
+// Four goroutines each run K iterations (K a multiple of 10); iteration i
+// takes the write lock when i % 10 == 0 and increments two plain integers a
+// and b, else it takes the read lock, reads a and b, counts a != b (a writer
+// let in beside a reader) and adds a to a private sum. Checked: a == b ==
+// 4 K / 10 and no reader saw a != b. Value: elapsed / (4 K), in ns per lock
+// (read or write) and unlock.
+struct alignas(64) RWShared {
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+};
+
+double rwmutex_once(std::int64_t k) {
+  goro::RWMutex mu;
+  RWShared shared;
+  std::int64_t torn = 0;  // written under the write lock only
+  std::int64_t reads_sum[kSyncGoroutines] = {};
+  goro::WaitGroup wg;
+  wg.add(kSyncGoroutines);
+  Clock::time_point t0 = Clock::now();
+  for (int g = 0; g < kSyncGoroutines; ++g) {
+    goro::go([&mu, &shared, &torn, &reads_sum, &wg, g, k] {
+      std::int64_t sum = 0, bad = 0;
+      for (std::int64_t i = 0; i < k; ++i) {
+        if (i % 10 == 0) {
+          mu.lock();
+          ++shared.a;
+          ++shared.b;
+          mu.unlock();
+        } else {
+          mu.rlock();
+          const std::int64_t a = shared.a;
+          const std::int64_t b = shared.b;
+          mu.runlock();
+          bad += a != b;
+          sum += a;
+        }
+      }
+      mu.lock();
+      torn += bad;
+      mu.unlock();
+      reads_sum[g] = sum;
+      wg.done();
+    });
+  }
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(kSyncGoroutines * k);
+  const std::int64_t writes = kSyncGoroutines * (k / 10);
+  if (shared.a != writes || shared.b != writes || torn != 0) {
+    fail("rwmutex: a=" + std::to_string(shared.a) + " b=" + std::to_string(shared.b) +
+         " torn reads=" + std::to_string(torn) + ", want a=b=" + std::to_string(writes) +
+         " and no torn reads");
+  }
+  std::int64_t total = 0;
+  for (std::int64_t s : reads_sum) total += s;
+  if (total < 0) fail("rwmutex: negative read sum");  // keeps the reads observable
+  return ns;
+}
+
+// --- wgfan: WaitGroup fan-out / fan-in, rounds of N goroutines ---------------
+// Per round the main goroutine runs `wg.add(1); go(fn)` N = 1000 times (Go
+// 1.19 has no WaitGroup.Go, so both twins use the classic form), fn writing
+// a small hash of its index into its own slot and calling wg.done(); then
+// wg.wait() and the main goroutine sums the slots (checked against the sum
+// computed directly). R rounds per repetition. Value: elapsed / (R N), in ns
+// per goroutine.
+std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+constexpr std::int64_t kFanRounds = 500;
+
+double wgfan_once(std::int64_t n) {
+  std::vector<std::uint64_t> slots(static_cast<std::size_t>(n));
+  std::uint64_t want = 0;
+  for (std::int64_t i = 0; i < n; ++i) want += mix64(static_cast<std::uint64_t>(i));
+  std::uint64_t bad_rounds = 0;
+  Clock::time_point t0 = Clock::now();
+  for (std::int64_t r = 0; r < kFanRounds; ++r) {
+    goro::WaitGroup wg;
+    std::uint64_t* s = slots.data();
+    for (std::int64_t i = 0; i < n; ++i) {
+      wg.add(1);
+      goro::go([&wg, s, i] {
+        s[i] = mix64(static_cast<std::uint64_t>(i));
+        wg.done();
+      });
+    }
+    wg.wait();
+    std::uint64_t sum = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      sum += s[i];
+      s[i] = 0;
+    }
+    bad_rounds += sum != want;
+  }
+  const double ns = seconds_since(t0) * 1e9 / static_cast<double>(kFanRounds * n);
+  if (bad_rounds != 0) fail("wgfan: " + std::to_string(bad_rounds) + " rounds with a wrong sum");
+  return ns;
+}
+
+// --- ctxtree, ctxbuild: a tree of 11111 cancellable contexts ----------------
+// The tree: a root with_cancel(background()) and kCtxDepth levels below it,
+// every node of a level getting kCtxFanout children from with_cancel(node):
+// 1 + 10 + 100 + 1000 + 10000 = 11111 contexts. Built level by level
+// (breadth first); the contexts and their ScopedCancel handles are kept in
+// two vectors in creation order (a dropped ScopedCancel would cancel its
+// context). ctxtree_once builds and cancels `trees` trees one after the
+// other and returns both parts:
+//   build  (ctxbuild, ns per context): the with_cancel calls of one tree;
+//   cancel (ctxtree, µs per tree): cancel() of the root, then a receive
+//          from every node's done channel in creation order (a channel not
+//          yet closed would be waited for, so the time covers every close).
+// Untimed: done() on every node before the cancel, so every done channel
+// exists (as it would with waiters); afterwards every node's err() must be
+// goro::canceled() (checked); the vectors are destroyed (every ScopedCancel
+// cancels its already-cancelled context again; the Go twin calls every
+// cancel function).
+constexpr int kCtxFanout = 10;
+constexpr int kCtxDepth = 4;
+
+std::size_t ctx_tree_nodes() {
+  std::size_t n = 0, level = 1;
+  for (int d = 0; d <= kCtxDepth; ++d) {
+    n += level;
+    level *= kCtxFanout;
+  }
+  return n;
+}
+
+struct CtxTreeTimes {
+  double build_ns_per_node;
+  double cancel_us_per_tree;
+};
+
+CtxTreeTimes ctxtree_once(std::int64_t trees) {
+  const std::size_t nodes = ctx_tree_nodes();
+  double build_s = 0, cancel_s = 0;
+  for (std::int64_t t = 0; t < trees; ++t) {
+    std::vector<goro::Context> ctxs;
+    std::vector<goro::ScopedCancel> cancels;
+    ctxs.reserve(nodes);
+    cancels.reserve(nodes);
+    Clock::time_point t0 = Clock::now();
+    {
+      auto [root, root_cancel] = goro::with_cancel(goro::background());
+      ctxs.push_back(std::move(root));
+      cancels.push_back(std::move(root_cancel));
+    }
+    std::size_t begin = 0, end = 1;  // the previous level is ctxs[begin, end)
+    for (int d = 0; d < kCtxDepth; ++d) {
+      for (std::size_t p = begin; p < end; ++p) {
+        for (int c = 0; c < kCtxFanout; ++c) {
+          auto [ctx, cancel] = goro::with_cancel(ctxs[p]);
+          ctxs.push_back(std::move(ctx));
+          cancels.push_back(std::move(cancel));
+        }
+      }
+      begin = end;
+      end = ctxs.size();
+    }
+    build_s += seconds_since(t0);
+    if (ctxs.size() != nodes) {
+      fail("ctxtree: built " + std::to_string(ctxs.size()) + " contexts, want " +
+           std::to_string(nodes));
+    }
+    for (const goro::Context& ctx : ctxs) {
+      if (!ctx.done()) fail("ctxtree: done() is the nil channel");
+    }
+    t0 = Clock::now();
+    cancels[0]();
+    for (const goro::Context& ctx : ctxs) (void)ctx.done().recv();
+    cancel_s += seconds_since(t0);
+    std::size_t bad = 0;
+    for (const goro::Context& ctx : ctxs) bad += ctx.err() != goro::canceled();
+    if (bad != 0) {
+      fail("ctxtree: " + std::to_string(bad) + " of " + std::to_string(nodes) +
+           " contexts not canceled");
+    }
+  }
+  return {build_s * 1e9 / static_cast<double>(static_cast<std::size_t>(trees) * nodes),
+          cancel_s * 1e6 / static_cast<double>(trees)};
+}
+
+// --- pool: a goro::Pool of P workers, 4 P submitters -------------------------
+// A goro::Pool<int, std::uint64_t> of P workers (P = GORO_MAXPROCS), each
+// running pool_work on its payload; M = 4 P submitter goroutines each call
+// process(x) J times (submitter s sends x = s J + j) and add up the results;
+// the main goroutine waits for them on a WaitGroup. The total must equal the
+// sum of pool_work over all M J payloads computed directly (checked,
+// untimed). The pool is created before and closed after the timed part.
+// The Go twin is a faithful copy of tunny (bench/go/tunny.go). Value:
+// elapsed / (M J), in ns per job.
+constexpr std::uint64_t kPoolHashInts = 64;
+
+// An FNV-1a-style hash, word by word, of the 64 integers mix64(x*64 + i).
+std::uint64_t pool_work(int x) {
+  std::uint64_t h = 14695981039346656037ULL;
+  const std::uint64_t base = static_cast<std::uint64_t>(static_cast<std::int64_t>(x)) * kPoolHashInts;
+  for (std::uint64_t i = 0; i < kPoolHashInts; ++i) {
+    h ^= mix64(base + i);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+double pool_once(int procs, int j) {
+  const int m = 4 * procs;
+  goro::Pool<int, std::uint64_t> pool(static_cast<std::size_t>(procs),
+                                      [](int x) { return pool_work(x); });
+  std::vector<std::uint64_t> sums(static_cast<std::size_t>(m));
+  goro::WaitGroup wg;
+  wg.add(m);
+  Clock::time_point t0 = Clock::now();
+  for (int s = 0; s < m; ++s) {
+    goro::go([&pool, &sums, &wg, s, j] {
+      std::uint64_t sum = 0;
+      for (int i = 0; i < j; ++i) sum += pool.process(s * j + i);
+      sums[static_cast<std::size_t>(s)] = sum;
+      wg.done();
+    });
+  }
+  wg.wait();
+  const double ns = seconds_since(t0) * 1e9 / (static_cast<double>(m) * j);
+  pool.close();
+  std::uint64_t got = 0, want = 0;
+  for (std::uint64_t v : sums) got += v;
+  for (int x = 0; x < m * j; ++x) want += pool_work(x);
+  if (got != want) {
+    fail("pool: sum of results " + std::to_string(got) + ", want " + std::to_string(want));
+  }
+  return ns;
+}
+
 // --- rss: parked goroutines ---------------------------------------------------
 // Reads VmRSS, starts N goroutines that each call started.done() and then
 // block in release.wait(), waits on `started` until all N have run, reads
@@ -349,7 +627,7 @@ int bench_main(const Options& o) {
   std::printf("INFO impl=goro maxprocs=%d stack_size=%zu\n", goro::maxprocs(), goro::stack_size());
   auto size = [&](std::int64_t def) { return o.n > 0 ? o.n : def; };
   bool any = false;
-  // group: "runtime" or "chan" for timing cases (both are in "all"), "" for
+  // group: "runtime", "chan" or "sync" for timing cases (all in "all"), "" for
   // the RSS cases, which need a fresh process each.
   auto want = [&](std::string_view c, std::string_view group) {
     bool w = o.which == c || (!group.empty() && (o.which == group || o.which == "all"));
@@ -386,6 +664,37 @@ int bench_main(const Options& o) {
     const Int n = size(100'000);
     report_timing("after", "ns/timer", o.reps, [n] { return after_once(n); });
   }
+  if (want("mutex", "sync")) {
+    const std::int64_t k = size(1'000'000);
+    report_timing("mutex", "ns/lock", o.reps, [k] { return mutex_once(k); });
+  }
+  if (want("rwmutex", "sync")) {
+    const std::int64_t k = size(1'000'000) / 10 * 10;  // every 10th iteration writes
+    if (k < 10) fail("rwmutex: --n must be at least 10");
+    report_timing("rwmutex", "ns/lock", o.reps, [k] { return rwmutex_once(k); });
+  }
+  if (want("wgfan", "sync")) {
+    const std::int64_t n = size(1'000);
+    report_timing("wgfan", "ns/goroutine", o.reps, [n] { return wgfan_once(n); });
+  }
+  // ctxtree and ctxbuild time two parts of the same work (build a tree of
+  // contexts, cancel it); each case reports its part.
+  if (want("ctxtree", "sync")) {
+    const std::int64_t trees = size(50);
+    report_timing("ctxtree", "us/tree", o.reps,
+                  [trees] { return ctxtree_once(trees).cancel_us_per_tree; });
+  }
+  if (want("ctxbuild", "sync")) {
+    const std::int64_t trees = size(50);
+    report_timing("ctxbuild", "ns/context", o.reps,
+                  [trees] { return ctxtree_once(trees).build_ns_per_node; });
+  }
+  if (want("pool", "sync")) {
+    const int j = static_cast<int>(size(25'000));
+    const int procs = goro::maxprocs();
+    std::printf("INFO pool workers=%d submitters=%d jobs_per_submitter=%d\n", procs, 4 * procs, j);
+    report_timing("pool", "ns/job", o.reps, [procs, j] { return pool_once(procs, j); });
+  }
   if (want("rss100k", "")) rss_case("rss100k", size(100'000));
   if (want("rss1m", "")) rss_case("rss1m", size(1'000'000));
   if (!any) fail("unknown case \"" + o.which + "\"");
@@ -396,7 +705,8 @@ int bench_main(const Options& o) {
   std::fprintf(stderr,
                "usage: goro_bench [--case NAME] [--reps R] [--n N]\n"
                "  NAME: spawn|yield|skynet|pingpong|buffered|select2|after\n"
-               "        |runtime|chan|all (groups of timing cases)|rss100k|rss1m\n");
+               "        |mutex|rwmutex|wgfan|ctxtree|ctxbuild|pool\n"
+               "        |runtime|chan|sync|all (groups of timing cases)|rss100k|rss1m\n");
   std::exit(2);
 }
 

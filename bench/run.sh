@@ -8,8 +8,12 @@
 #   --procs N    GORO_MAXPROCS = GOMAXPROCS = N (default 2, or $BENCH_PROCS)
 #   --reps R     measured repetitions per timing case, after one warm-up
 #                (default 5, or $BENCH_REPS); the table shows the median and min
-#   --cases L    which cases, space-separated (default: all nine: spawn yield
-#                skynet pingpong buffered select2 after rss100k rss1m)
+#   --cases L    which cases, space-separated (default: all fifteen: spawn
+#                yield skynet pingpong buffered select2 after mutex rwmutex
+#                wgfan ctxtree ctxbuild pool rss100k rss1m); a group name
+#                stands for its cases: runtime (spawn yield skynet), chan
+#                (pingpong buffered select2 after), sync (mutex rwmutex wgfan
+#                ctxtree ctxbuild pool), rss (rss100k rss1m), all
 #   --build-dir DIR  CMake build directory, absolute or relative to the
 #                repository root (default build/default); both binaries and
 #                the raw lines go to DIR/bench, so concurrent users of one
@@ -28,7 +32,8 @@
 #      is better: every case measures time or memory).
 # Exit status: 0, or 1 when any case failed (a wrong sum or an early timer, a
 # crash, a timeout).
-# Takes 2-4 minutes on a 2-core machine (the 1M RSS case is most of it).
+# Takes 2-4 minutes on a 2-core machine (the 1M RSS case is most of it; the
+# sync group adds 15-30 s).
 # docs/performance.md explains each case and holds the reference results.
 set -euo pipefail
 
@@ -37,7 +42,16 @@ cd "$root"
 
 procs="${BENCH_PROCS:-2}"
 reps="${BENCH_REPS:-5}"
-cases="spawn yield skynet pingpong buffered select2 after rss100k rss1m"
+# Case groups (goro_bench and go_bench know the same names); run.sh expands
+# them and still runs one case per process.
+declare -A groups=(
+  [runtime]="spawn yield skynet"
+  [chan]="pingpong buffered select2 after"
+  [sync]="mutex rwmutex wgfan ctxtree ctxbuild pool"
+  [rss]="rss100k rss1m"
+)
+groups[all]="${groups[runtime]} ${groups[chan]} ${groups[sync]} ${groups[rss]}"
+cases="${groups[all]}"
 build=1
 build_dir="build/default"
 raw=""  # default: $build_dir/bench/last-run.txt
@@ -58,6 +72,11 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$procs" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --procs wants a positive integer" >&2; exit 2; }
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps wants a positive integer" >&2; exit 2; }
+expanded=""
+for c in $cases; do expanded+=" ${groups[$c]:-$c}"; done
+read -r -a case_list <<<"$expanded"
+cases="${case_list[*]}"
+[[ -n "$cases" ]] || { echo "run.sh: --cases is empty" >&2; exit 2; }
 
 build_dir="${build_dir%/}"
 goro_bin="$build_dir/bench/goro_bench"
@@ -154,7 +173,7 @@ for c in $cases; do
   fi
   case "$c" in
     spawn|skynet|pingpong) goal="$(ratio_goal "$ratio" 0.50)" ;;
-    buffered|select2) goal="$(ratio_goal "$ratio" 1.00)" ;;
+    buffered|select2|mutex|wgfan|ctxtree|pool) goal="$(ratio_goal "$ratio" 1.00)" ;;
     rss1m)
       [[ -n "$g" ]] && goal="goro <= 4.5 KiB: $(awk -v v="$g" 'BEGIN { print (v <= 4.5 ? "met" : "MISSED") }')" ;;
   esac

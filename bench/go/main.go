@@ -7,15 +7,19 @@
 //	go_bench [--case NAME] [--reps R] [--n N]
 //
 //	--case   a timing case: spawn | yield | skynet (runtime) | pingpong |
-//	         buffered | select2 | after (channels and timers);
-//	         a group of timing cases: runtime | chan | all (both, default);
+//	         buffered | select2 | after (channels and timers) | mutex |
+//	         rwmutex | wgfan | ctxtree | ctxbuild | pool (sync, context and
+//	         pools); a group of timing cases: runtime | chan | sync | all
+//	         (all three, default);
 //	         or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //	         each in a fresh process, as run.sh does, so earlier cases do
 //	         not pollute the baseline)
 //	--reps   measured repetitions of a timing case after one warm-up (default 5)
 //	--n      override the case's size (goroutines, yields per goroutine,
-//	         skynet leaves (a power of 10), round trips, messages or
-//	         timers); for quick checks only
+//	         skynet leaves (a power of 10), round trips, messages, timers,
+//	         iterations per goroutine (mutex, rwmutex), goroutines per round
+//	         (wgfan), trees per repetition (ctxtree, ctxbuild) or jobs per
+//	         submitter (pool)); for quick checks only
 //
 // Parallelism comes from GOMAXPROCS (run.sh sets it equal to GORO_MAXPROCS).
 //
@@ -371,7 +375,8 @@ func isPowerOf10(v int64) bool {
 
 func main() {
 	which := flag.String("case", "all",
-		"spawn|yield|skynet|pingpong|buffered|select2|after|runtime|chan|all|rss100k|rss1m")
+		"spawn|yield|skynet|pingpong|buffered|select2|after|mutex|rwmutex|wgfan|ctxtree|ctxbuild|pool|"+
+			"runtime|chan|sync|all|rss100k|rss1m")
 	reps := flag.Int("reps", 5, "measured repetitions after one warm-up")
 	nFlag := flag.Int64("n", 0, "override the case's size (quick checks only)")
 	flag.Parse()
@@ -387,7 +392,7 @@ func main() {
 		return def
 	}
 	any := false
-	// group: "runtime" or "chan" for timing cases (both are in "all"), "" for
+	// group: "runtime", "chan" or "sync" for timing cases (all in "all"), "" for
 	// the RSS cases, which need a fresh process each.
 	want := func(c, group string) bool {
 		w := *which == c || (group != "" && (*which == group || *which == "all"))
@@ -427,6 +432,37 @@ func main() {
 	if want("after", "chan") {
 		n := int(size(100000))
 		reportTiming("after", "ns/timer", *reps, func() float64 { return afterOnce(n) })
+	}
+	if want("mutex", "sync") {
+		k := size(1000000)
+		reportTiming("mutex", "ns/lock", *reps, func() float64 { return mutexOnce(k) })
+	}
+	if want("rwmutex", "sync") {
+		k := size(1000000) / 10 * 10 // every 10th iteration writes
+		if k < 10 {
+			fail("rwmutex: --n must be at least 10")
+		}
+		reportTiming("rwmutex", "ns/lock", *reps, func() float64 { return rwmutexOnce(k) })
+	}
+	if want("wgfan", "sync") {
+		n := size(1000)
+		reportTiming("wgfan", "ns/goroutine", *reps, func() float64 { return wgfanOnce(n) })
+	}
+	// ctxtree and ctxbuild time two parts of the same work (build a tree of
+	// contexts, cancel it); each case reports its part.
+	if want("ctxtree", "sync") {
+		trees := int(size(50))
+		reportTiming("ctxtree", "us/tree", *reps, func() float64 { _, c := ctxTreeOnce(trees); return c })
+	}
+	if want("ctxbuild", "sync") {
+		trees := int(size(50))
+		reportTiming("ctxbuild", "ns/context", *reps, func() float64 { b, _ := ctxTreeOnce(trees); return b })
+	}
+	if want("pool", "sync") {
+		j := int(size(25000))
+		procs := runtime.GOMAXPROCS(0)
+		fmt.Printf("INFO pool workers=%d submitters=%d jobs_per_submitter=%d\n", procs, 4*procs, j)
+		reportTiming("pool", "ns/job", *reps, func() float64 { return poolOnce(procs, j) })
 	}
 	if want("rss100k", "") {
 		rssCase("rss100k", size(100000))
