@@ -14,5 +14,5 @@
 #include "goro/sync/mutex.h"
 #include "goro/sync/once.h"
 #include "goro/sync/rwmutex.h"
-// #include "goro/sync/semaphore.h"  (enabled once goro/context.h lands)
+#include "goro/sync/semaphore.h"
 #include "goro/sync/wait_group.h"
