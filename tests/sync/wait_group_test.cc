@@ -1,23 +1,31 @@
 // goro::WaitGroup, Go's sync.WaitGroup: waits on goroutines and on plain
-// threads, Go's panic message for a negative counter, reuse, and the
-// lifetime rule that makes "wg on the waiter's stack" safe.
+// threads, Go's panic message for a negative counter, reuse, the lifetime
+// rule that makes "wg on the waiter's stack" safe, the wait reason, and
+// WaitGroup::go (Go 1.25's wg.Go): counted goroutines, also started from
+// inside counted goroutines, whose functions are gone when wait() returns.
 #include <gtest/gtest.h>
 #include <goro/goro.h>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "support/goroutine_expect.h"
 #include "support/test_support.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using goro_test::eventually;
+using goro_test::go_with_id;
+using goro_test::parks_with;
 using goro_test::scaled;
 
 TEST(WaitGroup, IsNeitherCopyableNorMovable) {
@@ -270,6 +278,175 @@ TEST(WaitGroup, AddAndDoneFromManyGoroutinesAtOnceBalance) {
     wg.wait();  // the counter is back to zero exactly
   });
   EXPECT_EQ(errors.load(), 0);
+}
+
+TEST(WaitGroup, WaitParksWithWaitReasonSyncWaitGroupWait) {
+  goro::run([] {
+    goro::WaitGroup wg, waited;
+    wg.add(1);
+    waited.add(1);
+    std::uint64_t waiter = go_with_id([&] {
+      wg.wait();
+      waited.done();
+    });
+    EXPECT_TRUE(parks_with(waiter, "sync.WaitGroup.Wait"));
+    wg.done();
+    waited.wait();
+  });
+}
+
+// --- WaitGroup::go (Go 1.25's wg.Go) ---------------------------------------------------
+
+TEST(WaitGroupGo, RunsEveryFunctionAndWaitReturnsAfterAllOfThem) {
+  const int n = static_cast<int>(scaled(1000, 500, 200));
+  std::atomic<int> finished{0};
+  int seen_by_wait = -1;
+  goro::run([&] {
+    goro::WaitGroup wg;
+    for (int i = 0; i < n; ++i) {
+      wg.go([&finished, i] {
+        if (i % 3 == 0) goro::sleep(1ms);
+        if (i % 3 == 1) goro::yield();
+        finished.fetch_add(1);
+      });
+    }
+    wg.wait();
+    seen_by_wait = finished.load();
+  });
+  EXPECT_EQ(seen_by_wait, n);
+}
+
+TEST(WaitGroupGo, GoroutinesStartedByCountedGoroutinesAreCountedToo) {
+  // A tree: every node starts its children with wg.go before it returns,
+  // so the counter cannot reach zero while any node is still to run.
+  constexpr int kFanout = 4;
+  constexpr int kDepth = 5;  // 1 + 4 + ... + 4^4 = 341 nodes
+  std::atomic<int> nodes{0};
+  int seen_by_wait = -1;
+  goro::run([&] {
+    goro::WaitGroup wg;
+    std::function<void(int)> node = [&](int depth) {
+      if (depth + 1 < kDepth) {
+        for (int c = 0; c < kFanout; ++c) wg.go([&node, depth] { node(depth + 1); });
+      }
+      goro::yield();
+      nodes.fetch_add(1);
+    };
+    wg.go([&node] { node(0); });
+    wg.wait();
+    seen_by_wait = nodes.load();
+  });
+  int expected = 0;
+  for (int d = 0, width = 1; d < kDepth; ++d, width *= kFanout) expected += width;
+  EXPECT_EQ(seen_by_wait, expected);
+}
+
+TEST(WaitGroupGo, WorksFromAPlainThreadWithoutRun) {
+  std::atomic<int> finished{0};
+  goro::WaitGroup wg;
+  for (int i = 0; i < 100; ++i) {
+    wg.go([&finished] {
+      goro::sleep(1ms);
+      finished.fetch_add(1);
+    });
+  }
+  wg.wait();  // blocks this thread
+  EXPECT_EQ(finished.load(), 100);
+}
+
+TEST(WaitGroupGo, MixesWithAddAndDone) {
+  std::atomic<int> finished{0};
+  goro::run([&] {
+    goro::WaitGroup wg;
+    wg.add(2);
+    std::thread t([&] {
+      finished.fetch_add(1);
+      wg.done();
+    });
+    goro::go([&] {
+      finished.fetch_add(1);
+      wg.done();
+    });
+    for (int i = 0; i < 10; ++i) wg.go([&] { finished.fetch_add(1); });
+    wg.wait();
+    EXPECT_EQ(finished.load(), 12);
+    t.join();
+  });
+}
+
+TEST(WaitGroupGo, TakesMoveOnlyAndLvalueCallables) {
+  goro::run([] {
+    goro::WaitGroup wg;
+    std::atomic<int> sum{0};
+    auto owned = std::make_unique<int>(5);
+    wg.go([p = std::move(owned), &sum] { sum.fetch_add(*p); });
+    // An lvalue is copied: the original stays usable.
+    auto add_one = [&sum] { sum.fetch_add(1); };
+    wg.go(add_one);
+    wg.go(add_one);
+    add_one();
+    wg.wait();
+    EXPECT_EQ(sum.load(), 8);
+  });
+}
+
+TEST(WaitGroupGo, ACallableWhoseCopyThrowsStartsNothingAndLeavesTheCounter) {
+  struct CopyThrows {
+    std::atomic<int>* runs;
+    CopyThrows(std::atomic<int>* r) : runs(r) {}
+    CopyThrows(const CopyThrows&) { throw std::runtime_error("copy failed"); }
+    void operator()() const { runs->fetch_add(1); }
+  };
+  goro::run([] {
+    std::atomic<int> runs{0};
+    goro::WaitGroup wg;
+    CopyThrows fn(&runs);
+    EXPECT_THROW(wg.go(fn), std::runtime_error);
+    wg.wait();  // the counter is back at zero: returns at once
+    EXPECT_EQ(runs.load(), 0);
+    EXPECT_THROW(wg.done(), goro::Error) << "go() left the counter above zero";
+  });
+}
+
+// A capture that counts itself, as a resource the waiter owns would.
+struct Capture {
+  std::atomic<int>* live;
+  explicit Capture(std::atomic<int>* l) : live(l) { live->fetch_add(1); }
+  Capture(Capture&& o) noexcept : live(std::exchange(o.live, nullptr)) {}
+  Capture(const Capture&) = delete;
+  ~Capture() {
+    if (live != nullptr) live->fetch_sub(1);
+  }
+};
+
+// BUG (reported, not fixed here): WaitGroup::go calls done() from the
+// goroutine's body, before the runtime destroys the closure that holds fn;
+// with two workers the waiter can return while captures are still alive
+// (about 1 run in 40 under GORO_MAXPROCS=2, with --gtest_repeat).
+TEST(WaitGroupGo, TheFunctionAndItsCapturesAreGoneWhenWaitReturns) {
+  // As with std::thread's join(): once wait() returns, every function it
+  // waited for has been destroyed with its captures, so a capture may
+  // refer to what the waiter owns (here a counter on its stack; RAII
+  // slots, locks and guards in real code).
+  const int rounds = static_cast<int>(scaled(200, 100, 50));
+  std::atomic<int> leftover{0};
+  goro::run([&] {
+    for (int r = 0; r < rounds; ++r) {
+      std::atomic<int> live{0};
+      goro::WaitGroup wg;
+      for (int i = 0; i < 8; ++i) {
+        wg.go([c = Capture(&live), i] {
+          if (i % 2 == 0) goro::yield();
+        });
+      }
+      wg.wait();
+      leftover.fetch_add(live.load());
+      // Captures destroyed after this point would touch a dead `live`;
+      // wait for them (bounded) so that the check above stays the failure.
+      eventually([&] { return live.load() == 0; });
+    }
+  });
+  EXPECT_EQ(leftover.load(), 0) << "captures were still alive after wait() returned";
 }
 
 }  // namespace
