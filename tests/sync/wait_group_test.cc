@@ -419,10 +419,9 @@ struct Capture {
   }
 };
 
-// BUG (reported, not fixed here): WaitGroup::go calls done() from the
-// goroutine's body, before the runtime destroys the closure that holds fn;
-// with two workers the waiter can return while captures are still alive
-// (about 1 run in 40 under GORO_MAXPROCS=2, with --gtest_repeat).
+// Regression: WaitGroup::go used to call done() before the closure holding
+// fn was destroyed; with two workers the waiter could return while captures
+// were still alive (about 1 run in 40 under GORO_MAXPROCS=2).
 TEST(WaitGroupGo, TheFunctionAndItsCapturesAreGoneWhenWaitReturns) {
   // As with std::thread's join(): once wait() returns, every function it
   // waited for has been destroyed with its captures, so a capture may

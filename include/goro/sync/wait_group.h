@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -39,7 +41,8 @@ class WaitGroup {
   void done() { add(-1); }
 
   // Starts fn in a new goroutine counted by this group: add(1), then the
-  // goroutine calls done() when fn returns (Go 1.25's WaitGroup.Go). The
+  // goroutine destroys fn and calls done() when fn returns (Go 1.25's
+  // WaitGroup.Go; captures are gone by the time wait() returns). The
   // creation site recorded for the goroutine is the caller of go(). An
   // exception escaping fn ends the process like any goroutine's ("panic:").
   template <class F>
@@ -48,9 +51,9 @@ class WaitGroup {
     static_assert(std::is_invocable_v<Fn&>, "goro::WaitGroup::go needs a callable taking no arguments");
     add(1);
     try {
-      goro::go([this, f = Fn(std::forward<F>(fn))]() mutable {
-        DoneOnExit done{this};
-        f();
+      goro::go([this, f = std::optional<Fn>(std::in_place, std::forward<F>(fn))]() mutable {
+        FinishOnExit<Fn> finish{this, f};
+        std::invoke(*f);
       });
     } catch (...) {  // no goroutine (std::bad_alloc, or copying fn threw)
       done();
@@ -63,9 +66,17 @@ class WaitGroup {
   void wait();
 
  private:
-  struct DoneOnExit {
+  // Destroys fn (and its captures) *before* done(): once wait() returns,
+  // nothing it waited for still runs, as with std::thread::join — so a
+  // capture may refer to what the waiter owns.
+  template <class Fn>
+  struct FinishOnExit {
     WaitGroup* wg;
-    ~DoneOnExit() { wg->done(); }
+    std::optional<Fn>& fn;
+    ~FinishOnExit() {
+      fn.reset();
+      wg->done();
+    }
   };
 
   // counter in the high 32 bits, waiter count in the low 32 (as Go does):
