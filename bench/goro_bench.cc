@@ -458,10 +458,11 @@ double wgfan_once(std::int64_t n) {
 //          from every node's done channel in creation order (a channel not
 //          yet closed would be waited for, so the time covers every close).
 // Untimed: done() on every node before the cancel, so every done channel
-// exists (as it would with waiters); afterwards every node's err() must be
-// goro::canceled() (checked); the vectors are destroyed (every ScopedCancel
-// cancels its already-cancelled context again; the Go twin calls every
-// cancel function).
+// exists; the channels are kept in a third vector, as waiters would hold
+// them, and the timed receives use those (done() is not called again while
+// timed). Afterwards every node's err() must be goro::canceled() (checked)
+// and the vectors are destroyed (every ScopedCancel cancels its
+// already-cancelled context again; the Go twin calls every cancel function).
 constexpr int kCtxFanout = 10;
 constexpr int kCtxDepth = 4;
 
@@ -510,12 +511,15 @@ CtxTreeTimes ctxtree_once(std::int64_t trees) {
       fail("ctxtree: built " + std::to_string(ctxs.size()) + " contexts, want " +
            std::to_string(nodes));
     }
+    std::vector<goro::RecvChan<goro::Empty>> dones;  // what waiters would hold
+    dones.reserve(nodes);
     for (const goro::Context& ctx : ctxs) {
-      if (!ctx.done()) fail("ctxtree: done() is the nil channel");
+      dones.push_back(ctx.done());
+      if (!dones.back()) fail("ctxtree: done() is the nil channel");
     }
     t0 = Clock::now();
     cancels[0]();
-    for (const goro::Context& ctx : ctxs) (void)ctx.done().recv();
+    for (const goro::RecvChan<goro::Empty>& done : dones) (void)done.recv();
     cancel_s += seconds_since(t0);
     std::size_t bad = 0;
     for (const goro::Context& ctx : ctxs) bad += ctx.err() != goro::canceled();

@@ -31,9 +31,10 @@ func ctxTreeNodes() int {
 // of the previous level gets ctxFanout children from WithCancel(node). The
 // contexts and their cancel functions are kept in two slices (index order =
 // creation order). Untimed: Done() on every node, so that every done channel
-// exists (as it would with waiters). Timed as "cancel": cancel() of the root,
-// then a receive from every node's done channel in creation order (each must
-// be closed by then or closes later; either way the time counts). Untimed:
+// exists, and the channels are kept in a third slice, as waiters would hold
+// them. Timed as "cancel": cancel() of the root, then a receive from every
+// kept done channel in creation order (each must be closed by then or closes
+// later; either way the time counts; Done() is not called again). Untimed:
 // every node's Err() must be context.Canceled, then every cancel function is
 // called (the C++ twin's ScopedCancel destructors do the same).
 func ctxTreeOnce(trees int) (buildNsPerNode, cancelUsPerTree float64) {
@@ -61,15 +62,18 @@ func ctxTreeOnce(trees int) (buildNsPerNode, cancelUsPerTree float64) {
 		if len(ctxs) != nodes {
 			fail("ctxtree: built %d contexts, want %d", len(ctxs), nodes)
 		}
+		dones := make([]<-chan struct{}, 0, nodes) // what waiters would hold
 		for _, ctx := range ctxs {
-			if ctx.Done() == nil {
+			done := ctx.Done()
+			if done == nil {
 				fail("ctxtree: Done() is nil")
 			}
+			dones = append(dones, done)
 		}
 		t0 = time.Now()
 		rootCancel()
-		for _, ctx := range ctxs {
-			<-ctx.Done()
+		for _, done := range dones {
+			<-done
 		}
 		cancelNs += time.Since(t0).Nanoseconds()
 		bad := 0
