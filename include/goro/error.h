@@ -15,6 +15,7 @@
 // Other exceptions that escape a goroutine print as "panic: (TYPE) what()".
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -25,5 +26,11 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& go_message) : std::runtime_error(go_message) {}
   explicit Error(const char* go_message) : std::runtime_error(go_message) {}
 };
+
+// The message of an error value (Go's err.Error()): what() of the
+// std::exception e holds, "unknown error" for anything else thrown, and ""
+// for null (no error). Never blocks; throws only std::bad_alloc.
+//   goro::error_string(goro::canceled()) == "context canceled"
+std::string error_string(const std::exception_ptr& e);
 
 }  // namespace goro

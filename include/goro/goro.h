@@ -3,6 +3,7 @@
 #pragma once
 
 #include "goro/chan.h"
+#include "goro/context.h"
 #include "goro/error.h"
 #include "goro/go.h"
 #include "goro/group.h"
