@@ -39,8 +39,13 @@ static_assert(sizeof(NotifyList) <= 24 && alignof(NotifyList) <= 8, "Cond::waite
 Cond::~Cond() = default;
 
 void Cond::wait() {
+  // Copied first: once woken we re-lock without touching *this, which the
+  // party that woke us may already have destroyed (a broadcast followed by
+  // the Cond's destruction is allowed, as with pthread_cond_destroy).
+  void* const lock = lock_;
+  void (*const relock)(void*) = lock_fn_;
   std::uint32_t t = wait_.fetch_add(1, std::memory_order_acq_rel);
-  unlock_fn_(lock_);
+  unlock_fn_(lock);
   NotifyList& l = list_of(waiters_);
   l.lock.lock();
   if (ticket_less(t, notify_.load(std::memory_order_relaxed))) {
@@ -51,7 +56,7 @@ void Cond::wait() {
     l.queue.push_back(&self);
     detail::block(self, detail::WaitReason::kSyncCondWait, l.lock);
   }
-  lock_fn_(lock_);
+  relock(lock);
 }
 
 void Cond::signal() noexcept {

@@ -92,23 +92,30 @@ void Mutex::lock_slow() {
   }
 }
 
-void Mutex::unlock_slow(std::int32_t now) {
+void Mutex::unlock_slow() {
+  // Counted while we still hold the mutex: whoever gets it after us (and
+  // may destroy it) sees the count, and ~Mutex waits for it to drop.
+  unlockers_.enter();
+  std::int32_t now = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
   if (((now + kLocked) & kLocked) == 0) detail::fatal_error("sync: unlock of unlocked mutex");
-  if ((now & kStarving) != 0) {
-    // Hand it to the front waiter and let it run now.
-    detail::sema_release(sema_, /*handoff=*/true);
-    return;
-  }
+  bool yield = now != 0 && wake_after_unlock(now);
+  unlockers_.leave();  // the last access to *this
+  if (yield) detail::sema_yield();
+}
+
+// Wakes a waiter if one should compete (normal mode) or hands the mutex to
+// the front waiter (starvation mode). Returns whether to yield to it.
+bool Mutex::wake_after_unlock(std::int32_t now) {
+  if ((now & kStarving) != 0) return detail::sema_release(sema_, /*handoff=*/true);
   std::int32_t old = now;
   for (;;) {
     // Nobody to wake, or somebody already took it, is awake and competing,
     // or it went into starvation mode (the handoff is then the new owner's).
-    if ((old >> kWaiterShift) == 0 || (old & (kLocked | kWoken | kStarving)) != 0) return;
+    if ((old >> kWaiterShift) == 0 || (old & (kLocked | kWoken | kStarving)) != 0) return false;
     // Wake one waiter to compete, counting it out of the waiters.
     std::int32_t next = (old - (1 << kWaiterShift)) | kWoken;
     if (state_.compare_exchange_weak(old, next, std::memory_order_release, std::memory_order_relaxed)) {
-      detail::sema_release(sema_, /*handoff=*/false);
-      return;
+      return detail::sema_release(sema_, /*handoff=*/false);
     }
   }
 }

@@ -35,10 +35,14 @@ bool RWMutex::try_rlock() noexcept {
 
 void RWMutex::runlock_slow(std::int32_t r) {
   if (r + 1 == 0 || r + 1 == -kMaxReaders) detail::fatal_error("sync: RUnlock of unlocked RWMutex");
+  // Counted before the decrement that can let the writer in (who may then
+  // destroy *this): ~RWMutex waits for us.
+  unlockers_.enter();
   // A writer is pending: the last reader it waits for lets it in.
   if (reader_wait_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) {
     detail::sema_release(writer_sem_, false);
   }
+  unlockers_.leave();
 }
 
 void RWMutex::lock() {
@@ -61,11 +65,15 @@ bool RWMutex::try_lock() noexcept {
 }
 
 void RWMutex::unlock() {
+  // Counted while we still hold the write lock: the readers we let in may
+  // destroy *this while we still release the others and writer_.
+  unlockers_.enter();
   // Let readers in again; r of them queued while we held it.
   std::int32_t r = reader_count_.fetch_add(kMaxReaders, std::memory_order_acq_rel) + kMaxReaders;
   if (r >= kMaxReaders) detail::fatal_error("sync: Unlock of unlocked RWMutex");
   for (std::int32_t i = 0; i < r; ++i) detail::sema_release(reader_sem_, false);
   writer_.unlock();
+  unlockers_.leave();
 }
 
 }  // namespace goro

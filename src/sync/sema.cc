@@ -15,6 +15,8 @@
 //    (Waiter::success) before waking it, so no newcomer can get in between;
 //    this is what makes a starving Mutex fair.
 // Lock order: a Sema's lock is a leaf; wake() happens after unlocking.
+#include <sched.h>
+
 #include <new>
 
 #include "goro/detail/sema.h"
@@ -81,9 +83,9 @@ void sema_acquire(Sema& s, SemaWait why, bool lifo) {
   }
 }
 
-void sema_release(Sema& s, bool handoff) {
+bool sema_release(Sema& s, bool handoff) {
   s.count.fetch_add(1, std::memory_order_seq_cst);
-  if (s.nwait.load(std::memory_order_seq_cst) == 0) return;
+  if (s.nwait.load(std::memory_order_seq_cst) == 0) return false;
   SemaQueue& sq = queue_of(s);
   sq.lock.lock();
   Waiter* w = nullptr;
@@ -92,16 +94,32 @@ void sema_release(Sema& s, bool handoff) {
     if (w != nullptr) s.nwait.fetch_sub(1, std::memory_order_relaxed);
   }
   sq.lock.unlock();
-  if (w == nullptr) return;
+  if (w == nullptr) return false;
   // Only we can see w now (dequeued): set its outcome before waking it, and
   // never touch it after.
   bool handed = handoff && try_take(s.count);
   w->success = handed;
   bool waiter_is_goroutine = w->g != nullptr;
   wake(*w);
-  // Go's goyield: the waiter is on our runnext; run it now so the lock
-  // changes hands at once instead of when we next block.
-  if (handed && waiter_is_goroutine && current_g() != nullptr) yield_current_local();
+  // Go's goyield: the waiter is on our runnext; running it now makes the
+  // lock change hands at once instead of when we next block.
+  return handed && waiter_is_goroutine && current_g() != nullptr;
+}
+
+void sema_yield() {
+  if (current_g() != nullptr) yield_current_local();
+}
+
+void UnlockersInFlight::drain_slow() const noexcept {
+  // The unlockers are finishing a few non-blocking steps; a plain spin
+  // could starve one that was preempted, so yield the CPU between looks.
+  for (int i = 0; n_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < 64) {
+      sema_spin();
+    } else {
+      sched_yield();
+    }
+  }
 }
 
 bool sema_can_spin(int iter) noexcept {

@@ -683,17 +683,12 @@ TEST(RWMutexDeathTest, RUnlockOfAnUnlockedRWMutexIsFatalOnAPlainThread) {
 }
 
 // --- lifetime ---------------------------------------------------------------------
-// Last in the file: until the bug below is fixed it can crash the process
-// (heap corruption in the default build), ending the tests after it.
 
-// BUG (reported, not fixed here): RWMutex::unlock releases the queued
-// readers (sema_release(reader_sem_)) and only then unlocks writer_; a
-// released reader can run, drop the last reference and free the object
-// before that, so writer_.unlock() (or a later sema_release) writes freed
-// memory. Every run fails: ASan reports a heap-use-after-free in
-// Mutex::unlock / sema_release called from RWMutex::unlock, TSan a race with
-// the delete, the default build aborts in malloc (heap corruption). The
-// plain-thread readers trigger it even with GORO_MAXPROCS=1.
+// Regression: RWMutex::unlock releases the queued readers and then unlocks
+// writer_; a released reader could run, drop the last reference and free the
+// object before that, so writer_.unlock() wrote freed memory (ASan:
+// heap-use-after-free; default build: heap corruption). Unlocks now count
+// themselves in flight and ~RWMutex waits for them.
 TEST(RWMutexLifetime, MayBeDestroyedByAReaderThatGotInAfterTheWriter) {
   // POSIX's "destroy right after unlock" rule, with a reference count
   // dropped inside each critical section: the writer drops its reference

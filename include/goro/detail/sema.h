@@ -34,9 +34,36 @@ struct Sema {
 void sema_acquire(Sema& s, SemaWait why, bool lifo);
 
 // Adds one unit to s and wakes the first waiter. handoff: give the unit
-// straight to that waiter (it cannot be taken by a newcomer in between) and,
-// on a goroutine, let the waiter run at once (Go's starvation-mode unlock).
-void sema_release(Sema& s, bool handoff);
+// straight to that waiter (it cannot be taken by a newcomer in between).
+// Returns true when the caller should then call sema_yield(), to let the
+// goroutine it handed the unit to run at once (Go's starvation-mode unlock);
+// the caller yields only after its last access to the primitive.
+bool sema_release(Sema& s, bool handoff);
+
+// Puts the calling goroutine behind the one sema_release handed off to
+// (Go's goyield). No-op on a plain thread.
+void sema_yield();
+
+// Unlockers in flight. "Destroy right after unlock" must be safe (POSIX's
+// rule, and what reference counts inside critical sections rely on): once
+// an unlock lets another party in, that party may destroy the primitive
+// while the unlocking call is still finishing (waking waiters, unlocking an
+// inner lock). A slow unlock therefore counts itself here *before* it lets
+// anybody in, and uncounts as its very last access; the destructor waits for
+// the count to drop to zero. The window holds no blocking operation.
+class UnlockersInFlight {
+ public:
+  void enter() noexcept { n_.fetch_add(1, std::memory_order_relaxed); }
+  void leave() noexcept { n_.fetch_sub(1, std::memory_order_release); }
+  // Waits until no unlock is in flight. Called by destructors.
+  void drain() const noexcept {
+    if (n_.load(std::memory_order_acquire) != 0) drain_slow();
+  }
+
+ private:
+  void drain_slow() const noexcept;
+  std::atomic<std::uint32_t> n_{0};
+};
 
 // Whether a party that failed to take a lock should spin a little before
 // blocking (Go's sync_runtime_canSpin): few iterations, more than one CPU and

@@ -28,6 +28,10 @@ namespace goro {
 class Mutex {
  public:
   constexpr Mutex() noexcept = default;
+  // Must not be locked or waited for. May run while an unlock() that let
+  // the destroying party in is still finishing (POSIX's "destroy right after
+  // unlock"): it waits for that unlock to be done with the mutex.
+  ~Mutex() { unlockers_.drain(); }
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
@@ -49,8 +53,12 @@ class Mutex {
   // with the goroutine's traceback, exit status 2 (it cannot be caught: the
   // program's locking is broken).
   void unlock() {
-    std::int32_t now = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
-    if (now != 0) unlock_slow(now);
+    // Locked, no waiters, no flags: release with one atomic, never touching
+    // the mutex again. Otherwise the slow path counts itself as an unlocker
+    // in flight first (see detail::UnlockersInFlight).
+    std::int32_t expected = kLocked;
+    if (state_.compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed)) return;
+    unlock_slow();
   }
 
  private:
@@ -63,9 +71,11 @@ class Mutex {
   static constexpr int kWaiterShift = 3;
 
   void lock_slow();
-  void unlock_slow(std::int32_t now);
+  void unlock_slow();
+  bool wake_after_unlock(std::int32_t now);
 
   std::atomic<std::int32_t> state_{0};
+  detail::UnlockersInFlight unlockers_;
   detail::Sema sema_;
 };
 

@@ -26,6 +26,9 @@ namespace goro {
 class RWMutex {
  public:
   constexpr RWMutex() noexcept = default;
+  // Must not be held or waited for. May run while the unlock() or runlock()
+  // that let the destroying party in is still finishing; waits for it.
+  ~RWMutex() { unlockers_.drain(); }
   RWMutex(const RWMutex&) = delete;
   RWMutex& operator=(const RWMutex&) = delete;
 
@@ -62,6 +65,7 @@ class RWMutex {
   void rlock_slow();
   void runlock_slow(std::int32_t r);
 
+  detail::UnlockersInFlight unlockers_;       // slow unlocks still touching *this
   Mutex writer_;                              // held by the pending or active writer
   std::atomic<std::int32_t> reader_count_{0}; // readers; minus kMaxReaders while a writer is pending
   std::atomic<std::int32_t> reader_wait_{0};  // readers the pending writer still waits for
