@@ -43,11 +43,7 @@ std::string message(const std::exception_ptr& e) {
 }
 
 // A gate goroutines wait at until the test opens it.
-struct Gate {
-  goro::Chan<Empty> ch = goro::make_chan<Empty>();
-  void wait() const { ch.recv(); }
-  void open() const { ch.close(); }
-};
+using goro_test::Gate;
 
 TEST(Group, IsNeitherCopyableNorMovable) {
   static_assert(!std::is_copy_constructible_v<goro::Group>);

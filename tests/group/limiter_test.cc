@@ -31,11 +31,7 @@ using goro_test::scaled;
 using goro_test::still_parked_with;
 using testing::ExitedWithCode;
 
-struct Gate {
-  goro::Chan<Empty> ch = goro::make_chan<Empty>();
-  void wait() const { ch.recv(); }
-  void open() const { ch.close(); }
-};
+using goro_test::Gate;
 
 TEST(Limiter, TypesAreWhatRaiiNeeds) {
   static_assert(!std::is_copy_constructible_v<goro::Limiter>);

@@ -34,11 +34,7 @@ using goro_test::scaled;
 using goro_test::still_parked_with;
 
 // A gate jobs wait at until the test opens it (closes the channel).
-struct Gate {
-  goro::Chan<Empty> ch = goro::make_chan<Empty>();
-  void wait() const { ch.recv(); }
-  void open() const { ch.close(); }
-};
+using goro_test::Gate;
 
 // What the workers of a pool did, counted.
 struct Counters {

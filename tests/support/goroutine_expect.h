@@ -20,6 +20,13 @@
 
 namespace goro_test {
 
+// A one-shot barrier: wait() blocks (parks with "chan receive") until open().
+struct Gate {
+  goro::Chan<goro::Empty> ch = goro::make_chan<goro::Empty>();
+  void wait() const { ch.recv(); }
+  void open() const { ch.close(); }
+};
+
 // Starts f on a new goroutine and returns the goroutine's ID. The ID travels
 // through a shared_ptr dropped before f runs, so a goroutine that then
 // blocks forever holds no heap memory.

@@ -129,6 +129,17 @@ inline std::string go_panic_pattern(const std::string& message) {
   return "panic: " + message + "\n\ngoroutine [0-9]+ \\[running\\]:\n";
 }
 
+// Go's `fatal error: MESSAGE` on a goroutine: the text, then the running
+// goroutine's traceback, which names `frame` (a regex).
+inline std::string go_fatal_pattern(const std::string& message, const std::string& frame) {
+  return "fatal error: " + message + "\n\ngoroutine [0-9]+ \\[running\\]:\n.*" + frame;
+}
+
+// The same on a plain thread: no goroutine to trace, the message ends it.
+inline std::string go_fatal_on_thread_pattern(const std::string& message) {
+  return "fatal error: " + message + "\n$";
+}
+
 // --- child-process scenarios ---------------------------------------------------
 
 using Scenario = void (*)();

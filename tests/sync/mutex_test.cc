@@ -676,28 +676,21 @@ TEST(MutexRaii, StdLockAndAdoptLockTakeMutexesHeldElsewhere) {
   mu.unlock();
 }
 
-// Go's fatal error text with the goroutine's traceback naming `frame`.
-std::string fatal_on_goroutine(const std::string& message, const std::string& frame) {
-  return "fatal error: " + message + "\n\ngoroutine [0-9]+ \\[running\\]:\n.*" + frame;
-}
-
-// On a plain thread there is no goroutine to trace: the message ends it.
-std::string fatal_on_thread(const std::string& message) { return "fatal error: " + message + "\n$"; }
 
 TEST(MutexDeathTest, UnlockOfAnUnlockedMutexIsFatalOnAGoroutine) {
   EXPECT_EXIT(goro_test::panic_in_goroutine(unlock_of_unlocked_mutex), ExitedWithCode(2),
-              fatal_on_goroutine("sync: unlock of unlocked mutex", "unlock_of_unlocked_mutex"));
+              goro_test::go_fatal_pattern("sync: unlock of unlocked mutex", "unlock_of_unlocked_mutex"));
 }
 
 TEST(MutexDeathTest, UnlockingTwiceIsFatalOnAGoroutine) {
   EXPECT_EXIT(goro_test::panic_in_goroutine(unlock_of_a_mutex_unlocked_already), ExitedWithCode(2),
-              fatal_on_goroutine("sync: unlock of unlocked mutex", "unlock_of_a_mutex_unlocked_already"));
+              goro_test::go_fatal_pattern("sync: unlock of unlocked mutex", "unlock_of_a_mutex_unlocked_already"));
 }
 
 TEST(MutexDeathTest, UnlockOfAnUnlockedMutexIsFatalOnAPlainThread) {
-  EXPECT_EXIT(unlock_of_unlocked_mutex(), ExitedWithCode(2), fatal_on_thread("sync: unlock of unlocked mutex"));
+  EXPECT_EXIT(unlock_of_unlocked_mutex(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern("sync: unlock of unlocked mutex"));
   EXPECT_EXIT(unlock_of_a_mutex_unlocked_already(), ExitedWithCode(2),
-              fatal_on_thread("sync: unlock of unlocked mutex"));
+              goro_test::go_fatal_on_thread_pattern("sync: unlock of unlocked mutex"));
 }
 
 TEST(MutexDeathTest, TheFatalErrorCannotBeCaught) {
@@ -710,7 +703,7 @@ TEST(MutexDeathTest, TheFatalErrorCannotBeCaught) {
       std::exit(0);
     }
   };
-  EXPECT_EXIT(body(), ExitedWithCode(2), fatal_on_thread("sync: unlock of unlocked mutex"));
+  EXPECT_EXIT(body(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern("sync: unlock of unlocked mutex"));
 }
 
 }  // namespace

@@ -644,42 +644,38 @@ TEST(RWMutexRaii, ASharedLockMovedToAnotherGoroutineReleasesThere) {
   mu.runlock();
 }
 
-std::string fatal_on_goroutine(const std::string& message, const std::string& frame) {
-  return "fatal error: " + message + "\n\ngoroutine [0-9]+ \\[running\\]:\n.*" + frame;
-}
-std::string fatal_on_thread(const std::string& message) { return "fatal error: " + message + "\n$"; }
 
 constexpr const char* kUnlockMessage = "sync: Unlock of unlocked RWMutex";
 constexpr const char* kRUnlockMessage = "sync: RUnlock of unlocked RWMutex";
 
 TEST(RWMutexDeathTest, UnlockOfAnUnlockedRWMutexIsFatalOnAGoroutine) {
   EXPECT_EXIT(goro_test::panic_in_goroutine(unlock_of_fresh), ExitedWithCode(2),
-              fatal_on_goroutine(kUnlockMessage, "unlock_of_fresh"));
+              goro_test::go_fatal_pattern(kUnlockMessage, "unlock_of_fresh"));
   EXPECT_EXIT(goro_test::panic_in_goroutine(unlock_of_read_locked), ExitedWithCode(2),
-              fatal_on_goroutine(kUnlockMessage, "unlock_of_read_locked"));
+              goro_test::go_fatal_pattern(kUnlockMessage, "unlock_of_read_locked"));
   EXPECT_EXIT(goro_test::panic_in_goroutine(unlock_twice), ExitedWithCode(2),
-              fatal_on_goroutine(kUnlockMessage, "unlock_twice"));
+              goro_test::go_fatal_pattern(kUnlockMessage, "unlock_twice"));
 }
 
 TEST(RWMutexDeathTest, UnlockOfAnUnlockedRWMutexIsFatalOnAPlainThread) {
-  EXPECT_EXIT(unlock_of_fresh(), ExitedWithCode(2), fatal_on_thread(kUnlockMessage));
-  EXPECT_EXIT(unlock_of_read_locked(), ExitedWithCode(2), fatal_on_thread(kUnlockMessage));
-  EXPECT_EXIT(unlock_twice(), ExitedWithCode(2), fatal_on_thread(kUnlockMessage));
+  EXPECT_EXIT(unlock_of_fresh(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kUnlockMessage));
+  EXPECT_EXIT(unlock_of_read_locked(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kUnlockMessage));
+  EXPECT_EXIT(unlock_twice(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kUnlockMessage));
 }
 
 TEST(RWMutexDeathTest, RUnlockOfAnUnlockedRWMutexIsFatalOnAGoroutine) {
   EXPECT_EXIT(goro_test::panic_in_goroutine(runlock_of_fresh), ExitedWithCode(2),
-              fatal_on_goroutine(kRUnlockMessage, "runlock_of_fresh"));
+              goro_test::go_fatal_pattern(kRUnlockMessage, "runlock_of_fresh"));
   EXPECT_EXIT(goro_test::panic_in_goroutine(runlock_of_write_locked), ExitedWithCode(2),
-              fatal_on_goroutine(kRUnlockMessage, "runlock_of_write_locked"));
+              goro_test::go_fatal_pattern(kRUnlockMessage, "runlock_of_write_locked"));
   EXPECT_EXIT(goro_test::panic_in_goroutine(runlock_twice), ExitedWithCode(2),
-              fatal_on_goroutine(kRUnlockMessage, "runlock_twice"));
+              goro_test::go_fatal_pattern(kRUnlockMessage, "runlock_twice"));
 }
 
 TEST(RWMutexDeathTest, RUnlockOfAnUnlockedRWMutexIsFatalOnAPlainThread) {
-  EXPECT_EXIT(runlock_of_fresh(), ExitedWithCode(2), fatal_on_thread(kRUnlockMessage));
-  EXPECT_EXIT(runlock_of_write_locked(), ExitedWithCode(2), fatal_on_thread(kRUnlockMessage));
-  EXPECT_EXIT(runlock_twice(), ExitedWithCode(2), fatal_on_thread(kRUnlockMessage));
+  EXPECT_EXIT(runlock_of_fresh(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kRUnlockMessage));
+  EXPECT_EXIT(runlock_of_write_locked(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kRUnlockMessage));
+  EXPECT_EXIT(runlock_twice(), ExitedWithCode(2), goro_test::go_fatal_on_thread_pattern(kRUnlockMessage));
 }
 
 // --- lifetime ---------------------------------------------------------------------
