@@ -89,11 +89,12 @@ class WaiterQueue {
     if (last_ != nullptr) last_->next = w; else first_ = w;
     last_ = w;
   }
-  void push_front(Waiter* w) noexcept {
-    w->prev = nullptr;
-    w->next = first_;
-    if (first_ != nullptr) first_->prev = w; else last_ = w;
-    first_ = w;
+  // Links w just before `at`, which is queued here.
+  void insert_before(Waiter* at, Waiter* w) noexcept {
+    w->next = at;
+    w->prev = at->prev;
+    if (at->prev != nullptr) at->prev->next = w; else first_ = w;
+    at->prev = w;
   }
   Waiter* pop_front() noexcept {
     Waiter* w = first_;

@@ -92,20 +92,17 @@ void Mutex::lock_slow() {
   }
 }
 
-void Mutex::unlock_slow() {
-  // Counted while we still hold the mutex: whoever gets it after us (and
-  // may destroy it) sees the count, and ~Mutex waits for it to drop.
-  unlockers_.enter();
-  std::int32_t now = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
+// The mutex is already released here, so another party may take it and
+// destroy it (POSIX allows destroying right after unlock). What keeps *this
+// alive: every access below happens while the state we read shows a counted
+// waiter or an awake competitor -- a party that has not got the mutex yet,
+// so nobody can have destroyed it -- and ends with sema_release, which
+// guards its own tail (detail::UnlockersInFlight). After it: no access.
+// Returns whether the caller should yield to the goroutine the mutex was
+// handed to (starvation mode), after its own last access.
+bool Mutex::unlock_slow(std::int32_t now) {
   if (((now + kLocked) & kLocked) == 0) detail::fatal_error("sync: unlock of unlocked mutex");
-  bool yield = now != 0 && wake_after_unlock(now);
-  unlockers_.leave();  // the last access to *this
-  if (yield) detail::sema_yield();
-}
-
-// Wakes a waiter if one should compete (normal mode) or hands the mutex to
-// the front waiter (starvation mode). Returns whether to yield to it.
-bool Mutex::wake_after_unlock(std::int32_t now) {
+  // Hand it to the front waiter, which should run at once.
   if ((now & kStarving) != 0) return detail::sema_release(sema_, /*handoff=*/true);
   std::int32_t old = now;
   for (;;) {

@@ -35,14 +35,12 @@ bool RWMutex::try_rlock() noexcept {
 
 void RWMutex::runlock_slow(std::int32_t r) {
   if (r + 1 == 0 || r + 1 == -kMaxReaders) detail::fatal_error("sync: RUnlock of unlocked RWMutex");
-  // Counted before the decrement that can let the writer in (who may then
-  // destroy *this): ~RWMutex waits for us.
-  unlockers_.enter();
-  // A writer is pending: the last reader it waits for lets it in.
+  // A writer is pending: the last reader it waits for lets it in. (The
+  // writer cannot get in, and so cannot destroy *this, before that release;
+  // sema_release guards its own tail.)
   if (reader_wait_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) {
     detail::sema_release(writer_sem_, false);
   }
-  unlockers_.leave();
 }
 
 void RWMutex::lock() {
@@ -65,15 +63,21 @@ bool RWMutex::try_lock() noexcept {
 }
 
 void RWMutex::unlock() {
-  // Counted while we still hold the write lock: the readers we let in may
-  // destroy *this while we still release the others and writer_.
-  unlockers_.enter();
-  // Let readers in again; r of them queued while we held it.
+  // Go's order: let readers in, release the queued ones, then unlock
+  // writer_ (earlier, and a second writer could subtract kMaxReaders before
+  // we added it back). But a reader let in may destroy *this at once
+  // (POSIX's destroy-after-unlock) while we still release the others and
+  // writer_. So we count ourselves in flight while we still hold the write
+  // lock, and ~RWMutex waits for the count; the yield to a goroutine
+  // writer_ was handed to comes after our last access.
+  unlocking_.fetch_add(1, std::memory_order_relaxed);
+  // r readers queued while we held it.
   std::int32_t r = reader_count_.fetch_add(kMaxReaders, std::memory_order_acq_rel) + kMaxReaders;
   if (r >= kMaxReaders) detail::fatal_error("sync: Unlock of unlocked RWMutex");
   for (std::int32_t i = 0; i < r; ++i) detail::sema_release(reader_sem_, false);
-  writer_.unlock();
-  unlockers_.leave();
+  bool yield = writer_.release();
+  unlocking_.fetch_sub(1, std::memory_order_release);  // the last access to *this
+  if (yield) detail::sema_yield();
 }
 
 }  // namespace goro

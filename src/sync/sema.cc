@@ -1,23 +1,30 @@
-// The runtime semaphore (Go's runtime/sema.go, one queue per semaphore
-// instead of Go's address-hashed table: our primitives embed their Sema).
+// The runtime semaphore (Go's runtime/sema.go).
 //
-// State: `count` is the number of free units; `nwait` counts parties that
-// are queued or about to queue; the queue holds blocked Waiters under `lock`.
+// A Sema is only its count; blocked parties queue in one of kRoots roots
+// chosen by the Sema's address (Go's semtable). Each root has a RuntimeLock,
+// a waiter count `nwait` and one FIFO of Waiters whose `owner` names the
+// Sema they wait for; a root serves every Sema hashed to it.
 // Invariants:
-//  - acquire increments nwait *before* re-checking count (under the lock),
-//    and release increments count *before* reading nwait (both seq_cst): so
-//    either the acquirer sees the unit, or the releaser sees the waiter and
-//    takes the lock to wake it. This is what lets release skip the lock when
-//    nobody waits — the uncontended unlock of a Mutex costs one atomic.
+//  - acquire increments the root's nwait *before* re-checking the count
+//    (under the root lock), and release adds the unit *before* reading nwait
+//    (both seq_cst): either the acquirer sees the unit or the releaser sees
+//    the waiter and takes the lock to wake it. So a release with nobody
+//    waiting on the root never takes the lock;
 //  - the releaser decrements nwait when it dequeues a waiter; a woken waiter
-//    that finds no unit (a newcomer took it) queues again, counted again.
+//    that finds no unit (a newcomer took it) queues again, counted again;
 //  - handoff: the releaser takes the unit itself on the waiter's behalf
 //    (Waiter::success) before waking it, so no newcomer can get in between;
-//    this is what makes a starving Mutex fair.
-// Lock order: a Sema's lock is a leaf; wake() happens after unlocking.
+//    this is what makes a starving Mutex fair;
+//  - `releasing` counts releases between adding their unit and their last
+//    access to the root or the Sema; sema_drain waits for it to be zero.
+// Release picks the first queued Waiter of its Sema: a scan of the root's
+// queue, which holds the waiters of every Sema hashed there. With 251 roots
+// queues are short; Go replaced its list with a treap (1.9) for programs
+// with very many distinct contended semaphores at once.
+// Lock order: a root's lock is a leaf; wake-ups happen after unlocking.
 #include <sched.h>
 
-#include <new>
+#include <cstdint>
 
 #include "goro/detail/sema.h"
 #include "runtime/config.h"
@@ -29,14 +36,20 @@
 namespace goro::detail {
 namespace {
 
-struct SemaQueue {
-  RuntimeLock lock;
-  WaiterQueue queue;
-};
-static_assert(sizeof(SemaQueue) <= sizeof(Sema::queue) && alignof(SemaQueue) <= 8, "Sema::queue is too small");
+constexpr std::size_t kRoots = 251;  // Go's semTabSize, a prime
 
-// All-zero bytes are an unlocked lock and an empty queue: no construction.
-SemaQueue& queue_of(Sema& s) { return *std::launder(reinterpret_cast<SemaQueue*>(s.queue)); }
+struct alignas(64) SemaRoot {
+  RuntimeLock lock;
+  std::atomic<std::uint32_t> nwait{0};      // parties queued or about to queue
+  std::atomic<std::uint32_t> releasing{0};  // releases still touching this root
+  WaiterQueue queue;                        // guarded by lock
+};
+
+SemaRoot g_roots[kRoots];
+
+SemaRoot& root_of(const Sema& s) {
+  return g_roots[(reinterpret_cast<std::uintptr_t>(&s) >> 3) % kRoots];
+}
 
 bool try_take(std::atomic<std::uint32_t>& count) {
   std::uint32_t v = count.load(std::memory_order_relaxed);
@@ -56,27 +69,46 @@ WaitReason reason_of(SemaWait why) {
   return WaitReason::kSemacquire;
 }
 
+// Queues w ahead of the other waiters of the same Sema (they may be
+// anywhere in the root's queue, behind waiters of other Semas).
+void push_front_of_owner(WaiterQueue& q, Waiter* w) {
+  Waiter* first = q.front();
+  while (first != nullptr && first->owner != w->owner) first = first->next;
+  if (first == nullptr) {
+    q.push_back(w);
+  } else {
+    q.insert_before(first, w);
+  }
+}
+
+Waiter* pop_first_of_owner(WaiterQueue& q, const void* owner) {
+  Waiter* w = q.front();
+  while (w != nullptr && w->owner != owner) w = w->next;
+  if (w != nullptr) q.remove(w);
+  return w;
+}
+
 }  // namespace
 
 void sema_acquire(Sema& s, SemaWait why, bool lifo) {
   if (try_take(s.count)) return;
-  SemaQueue& sq = queue_of(s);
+  SemaRoot& root = root_of(s);
   for (;;) {
-    sq.lock.lock();
-    s.nwait.fetch_add(1, std::memory_order_seq_cst);
+    root.lock.lock();
+    root.nwait.fetch_add(1, std::memory_order_seq_cst);
     if (try_take(s.count)) {
-      s.nwait.fetch_sub(1, std::memory_order_relaxed);
-      sq.lock.unlock();
+      root.nwait.fetch_sub(1, std::memory_order_relaxed);
+      root.lock.unlock();
       return;
     }
     Waiter self = Waiter::for_current();
     self.owner = &s;
     if (lifo) {
-      sq.queue.push_front(&self);
+      push_front_of_owner(root.queue, &self);
     } else {
-      sq.queue.push_back(&self);
+      root.queue.push_back(&self);
     }
-    block(self, reason_of(why), sq.lock);
+    block(self, reason_of(why), root.lock);
     // Woken by sema_release, which dequeued us and uncounted us from nwait.
     if (self.success || try_take(s.count)) return;
     lifo = true;  // lost the unit to a newcomer: wait at the front this time
@@ -84,20 +116,21 @@ void sema_acquire(Sema& s, SemaWait why, bool lifo) {
 }
 
 bool sema_release(Sema& s, bool handoff) {
+  SemaRoot& root = root_of(s);
+  root.releasing.fetch_add(1, std::memory_order_relaxed);  // before the unit: its taker may destroy s
   s.count.fetch_add(1, std::memory_order_seq_cst);
-  if (s.nwait.load(std::memory_order_seq_cst) == 0) return false;
-  SemaQueue& sq = queue_of(s);
-  sq.lock.lock();
   Waiter* w = nullptr;
-  if (s.nwait.load(std::memory_order_relaxed) != 0) {
-    w = sq.queue.pop_front();
-    if (w != nullptr) s.nwait.fetch_sub(1, std::memory_order_relaxed);
+  if (root.nwait.load(std::memory_order_seq_cst) != 0) {
+    root.lock.lock();
+    w = pop_first_of_owner(root.queue, &s);
+    if (w != nullptr) root.nwait.fetch_sub(1, std::memory_order_relaxed);
+    root.lock.unlock();
   }
-  sq.lock.unlock();
+  bool handed = w != nullptr && handoff && try_take(s.count);
+  root.releasing.fetch_sub(1, std::memory_order_release);  // the last access to s
   if (w == nullptr) return false;
   // Only we can see w now (dequeued): set its outcome before waking it, and
   // never touch it after.
-  bool handed = handoff && try_take(s.count);
   w->success = handed;
   bool waiter_is_goroutine = w->g != nullptr;
   wake(*w);
@@ -110,10 +143,17 @@ void sema_yield() {
   if (current_g() != nullptr) yield_current_local();
 }
 
-void UnlockersInFlight::drain_slow() const noexcept {
-  // The unlockers are finishing a few non-blocking steps; a plain spin
-  // could starve one that was preempted, so yield the CPU between looks.
-  for (int i = 0; n_.load(std::memory_order_acquire) != 0; ++i) {
+void sema_drain(const Sema& s) noexcept {
+  // (Releases on other Semas of the same root are waited for too: harmless,
+  // they are as short.)
+  drain_in_flight(root_of(s).releasing);
+}
+
+void drain_in_flight(const std::atomic<std::uint32_t>& in_flight) noexcept {
+  // What is in flight is finishing a few non-blocking steps; a plain spin
+  // could starve one whose thread was preempted, so yield the CPU between
+  // looks.
+  for (int i = 0; in_flight.load(std::memory_order_acquire) != 0; ++i) {
     if (i < 64) {
       sema_spin();
     } else {

@@ -31,7 +31,7 @@ class Mutex {
   // Must not be locked or waited for. May run while an unlock() that let
   // the destroying party in is still finishing (POSIX's "destroy right after
   // unlock"): it waits for that unlock to be done with the mutex.
-  ~Mutex() { unlockers_.drain(); }
+  ~Mutex() { detail::sema_drain(sema_); }
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
@@ -53,12 +53,7 @@ class Mutex {
   // with the goroutine's traceback, exit status 2 (it cannot be caught: the
   // program's locking is broken).
   void unlock() {
-    // Locked, no waiters, no flags: release with one atomic, never touching
-    // the mutex again. Otherwise the slow path counts itself as an unlocker
-    // in flight first (see detail::UnlockersInFlight).
-    std::int32_t expected = kLocked;
-    if (state_.compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed)) return;
-    unlock_slow();
+    if (release()) detail::sema_yield();
   }
 
  private:
@@ -71,11 +66,16 @@ class Mutex {
   static constexpr int kWaiterShift = 3;
 
   void lock_slow();
-  void unlock_slow();
-  bool wake_after_unlock(std::int32_t now);
+  // unlock() without its final yield to a goroutine the mutex was handed
+  // to; returns whether that yield is due (RWMutex yields only after its own
+  // last access).
+  bool release() {
+    std::int32_t now = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
+    return now != 0 && unlock_slow(now);
+  }
+  bool unlock_slow(std::int32_t now);
 
   std::atomic<std::int32_t> state_{0};
-  detail::UnlockersInFlight unlockers_;
   detail::Sema sema_;
 };
 

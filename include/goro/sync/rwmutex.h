@@ -28,7 +28,11 @@ class RWMutex {
   constexpr RWMutex() noexcept = default;
   // Must not be held or waited for. May run while the unlock() or runlock()
   // that let the destroying party in is still finishing; waits for it.
-  ~RWMutex() { unlockers_.drain(); }
+  ~RWMutex() {
+    if (unlocking_.load(std::memory_order_acquire) != 0) detail::drain_in_flight(unlocking_);
+    detail::sema_drain(writer_sem_);
+    detail::sema_drain(reader_sem_);
+  }
   RWMutex(const RWMutex&) = delete;
   RWMutex& operator=(const RWMutex&) = delete;
 
@@ -65,8 +69,8 @@ class RWMutex {
   void rlock_slow();
   void runlock_slow(std::int32_t r);
 
-  detail::UnlockersInFlight unlockers_;       // slow unlocks still touching *this
   Mutex writer_;                              // held by the pending or active writer
+  std::atomic<std::uint32_t> unlocking_{0};   // unlock() calls still touching *this
   std::atomic<std::int32_t> reader_count_{0}; // readers; minus kMaxReaders while a writer is pending
   std::atomic<std::int32_t> reader_wait_{0};  // readers the pending writer still waits for
   detail::Sema writer_sem_;                   // the writer waits here for readers to leave
