@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GORO_TEST_ASAN 1
@@ -138,6 +139,21 @@ inline std::string go_fatal_pattern(const std::string& message, const std::strin
 // The same on a plain thread: no goroutine to trace, the message ends it.
 inline std::string go_fatal_on_thread_pattern(const std::string& message) {
   return "fatal error: " + message + "\n$";
+}
+
+// Runs party(i) at once on `threads` plain threads (i = -1, -2, ...) and
+// on `goroutines` goroutines of a goro::run (i = 0, 1, ...); returns when
+// all have finished. For primitives shared by both kinds of parties.
+template <class Party>
+void run_on_threads_and_goroutines(Party& party, int threads, int goroutines) {
+  std::vector<std::thread> plain;
+  for (int t = 0; t < threads; ++t) plain.emplace_back(party, -1 - t);
+  goro::run([&] {
+    goro::WaitGroup wg;
+    for (int g = 0; g < goroutines; ++g) wg.go([&party, g] { party(g); });
+    wg.wait();
+  });
+  for (auto& t : plain) t.join();
 }
 
 // --- child-process scenarios ---------------------------------------------------

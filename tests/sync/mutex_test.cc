@@ -184,14 +184,7 @@ TEST(Mutex, AnInvariantOfTwoFieldsHoldsForGoroutinesAndPlainThreads) {
       if (a + b != kTotal) broken.fetch_add(1);
     }
   };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) threads.emplace_back(party, -1 - t);
-  goro::run([&] {
-    goro::WaitGroup wg;
-    for (int g = 0; g < goroutines; ++g) wg.go([&party, g] { party(g); });
-    wg.wait();
-  });
-  for (auto& t : threads) t.join();
+  goro_test::run_on_threads_and_goroutines(party, kThreads, goroutines);
   EXPECT_EQ(broken.load(), 0);
   EXPECT_EQ(a + b, kTotal);
 }

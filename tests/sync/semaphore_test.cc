@@ -558,14 +558,7 @@ TEST(Semaphore, BoundsConcurrencyAcrossGoroutinesAndPlainThreads) {
       inside.fetch_sub(w);
     }
   };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) threads.emplace_back(party, -1 - t);
-  goro::run([&] {
-    goro::WaitGroup wg;
-    for (int g = 0; g < goroutines; ++g) wg.go([&party, g] { party(g); });
-    wg.wait();
-  });
-  for (auto& t : threads) t.join();
+  goro_test::run_on_threads_and_goroutines(party, kThreads, goroutines);
   EXPECT_EQ(violations.load(), 0);
   EXPECT_LE(most.load(), kLimit);
   EXPECT_EQ(sem.held(), 0);
