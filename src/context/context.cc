@@ -96,6 +96,7 @@
 #include <new>
 
 #include "goro/go.h"
+#include "runtime/cpu_relax.h"
 #include "runtime/futex.h"
 #include "runtime/timer.h"
 
@@ -133,14 +134,6 @@ ChanCore* closed_chan() noexcept {
     return ch;
   }();
   return c;
-}
-
-void cpu_relax() noexcept {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 
 }  // namespace

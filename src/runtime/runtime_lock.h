@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/cpu_relax.h"
 #include "runtime/futex.h"
 
 namespace goro::detail {
@@ -43,11 +44,7 @@ class RuntimeLock {
           state_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
         return;
       }
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      asm volatile("yield");
-#endif
+      cpu_relax();
     }
     while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
   }

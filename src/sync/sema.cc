@@ -28,6 +28,7 @@
 
 #include "goro/detail/sema.h"
 #include "runtime/config.h"
+#include "runtime/cpu_relax.h"
 #include "runtime/runtime_lock.h"
 #include "runtime/scheduler.h"
 #include "runtime/wait_reason.h"
@@ -171,13 +172,7 @@ bool sema_can_spin(int iter) noexcept {
 }
 
 void sema_spin() noexcept {
-  for (int i = 0; i < 30; ++i) {  // Go's active_spin_cnt
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  }
+  for (int i = 0; i < 30; ++i) cpu_relax();  // Go's procyield(active_spin_cnt)
 }
 
 }  // namespace goro::detail

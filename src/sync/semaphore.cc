@@ -36,9 +36,14 @@ namespace {
 
 enum Phase : std::uint32_t { kWaiting, kGranted, kCancelled };
 
+// A blocked acquire of n units by the calling goroutine or thread.
 struct SemWaiter {
+  explicit SemWaiter(std::int64_t units) : w(detail::Waiter::for_current()), n(units) { w.elem = this; }
+  SemWaiter(const SemWaiter&) = delete;
+  SemWaiter& operator=(const SemWaiter&) = delete;
+
   detail::Waiter w;
-  std::int64_t n = 0;
+  const std::int64_t n;
   std::atomic<std::uint32_t> phase{kWaiting};
 };
 
@@ -54,6 +59,14 @@ struct Semaphore::Impl {
   detail::RuntimeLock lock;
   std::int64_t cur = 0;
   detail::WaiterQueue queue;
+
+  // Takes n units if they are free and nobody waits (x/sync's rule: a
+  // newcomer never overtakes a waiter). Called with lock held.
+  bool take_now(std::int64_t size, std::int64_t n) {
+    if (size - cur < n || !queue.empty()) return false;
+    cur += n;
+    return true;
+  }
 
   // Grants units to the waiters at the front that fit; returns them, to be
   // woken after unlocking. Called with lock held.
@@ -99,8 +112,7 @@ std::int64_t Semaphore::held() const noexcept {
 bool Semaphore::try_acquire(std::int64_t n) {
   check_weight(n);
   impl_->lock.lock();
-  bool ok = size_ - impl_->cur >= n && impl_->queue.empty();
-  if (ok) impl_->cur += n;
+  bool ok = impl_->take_now(size_, n);
   impl_->lock.unlock();
   return ok;
 }
@@ -109,15 +121,11 @@ void Semaphore::acquire(std::int64_t n) {
   check_weight(n);
   Impl& im = *impl_;
   im.lock.lock();
-  if (size_ - im.cur >= n && im.queue.empty()) {
-    im.cur += n;
+  if (im.take_now(size_, n)) {
     im.lock.unlock();
     return;
   }
-  SemWaiter sw;
-  sw.w = detail::Waiter::for_current();
-  sw.w.elem = &sw;
-  sw.n = n;
+  SemWaiter sw(n);
   // More than the semaphore can ever hold: wait forever without queueing
   // (queued, it would block everyone behind it), as x/sync's Acquire with a
   // context that never ends.
@@ -135,15 +143,11 @@ std::exception_ptr Semaphore::acquire(const Context& ctx, std::int64_t n) {
   }
   Impl& im = *impl_;
   im.lock.lock();
-  if (size_ - im.cur >= n && im.queue.empty()) {
-    im.cur += n;
+  if (im.take_now(size_, n)) {
     im.lock.unlock();
     return nullptr;
   }
-  auto sw = std::make_shared<SemWaiter>();
-  sw->w = detail::Waiter::for_current();
-  sw->w.elem = sw.get();
-  sw->n = n;
+  auto sw = std::make_shared<SemWaiter>(n);
   if (n <= size_) im.queue.push_back(&sw->w);  // else: wait for ctx only
   // Registered under the lock, which block() releases only once a wake-up
   // cannot be missed: the callback runs on its own goroutine (after_func's
