@@ -4,9 +4,11 @@
 
 #include "goro/chan.h"
 #include "goro/context.h"
+#include "goro/debug.h"
 #include "goro/error.h"
 #include "goro/go.h"
 #include "goro/group.h"
+#include "goro/labels.h"
 #include "goro/limiter.h"
 #include "goro/pool.h"
 #include "goro/select.h"

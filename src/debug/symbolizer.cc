@@ -62,8 +62,14 @@ std::string qualified_name(Dwarf_Die decl) {
     } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
       // Unnamed classes are lambdas' closure types.
       name = std::string(scope != nullptr ? scope : "{lambda}") + "::" + name;
-    } else if (tag == DW_TAG_subprogram && scope != nullptr) {
-      name = std::string(scope) + "::" + name;  // local classes: main::{lambda}::operator()
+    } else if (tag == DW_TAG_subprogram) {
+      // Local classes (lambdas): main::{lambda}::operator(). An enclosing
+      // function's concrete DIE often sits at the top of the unit with a
+      // specification link to its declaration inside its namespaces: name
+      // it from there and stop.
+      std::string outer = qualified_name(declaration_of(scopes[i]));
+      if (!outer.empty()) name = outer + "::" + name;
+      break;
     }
   }
   std::free(scopes);

@@ -64,13 +64,16 @@ std::size_t unwind_current_stack(std::uintptr_t* pcs, std::size_t max) {
   return st.n;
 }
 
-std::size_t walk_frame_pointers(std::uintptr_t fp, std::uintptr_t lo, std::uintptr_t hi,
-                                std::uintptr_t* pcs, std::size_t max) noexcept {
+// Not instrumented: snapshots walk other goroutines' stacks while those may
+// be resumed (the reads are validated afterwards, see capture.h), and
+// sampled stacks are read from a signal handler.
+__attribute__((no_sanitize("address", "thread"))) std::size_t walk_frame_pointers(
+    std::uintptr_t fp, std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t* pcs, std::size_t max) noexcept {
   std::size_t n = 0;
   // Each frame: [fp] = caller's fp, [fp+8] = return address. Frames move
   // strictly upwards; anything else means a frame without a frame pointer.
   while (n < max && fp >= lo && fp + 16 <= hi && fp % sizeof(void*) == 0) {
-    auto* frame = reinterpret_cast<const std::uintptr_t*>(fp);
+    auto* frame = reinterpret_cast<const volatile std::uintptr_t*>(fp);
     std::uintptr_t next = frame[0];
     std::uintptr_t ret = frame[1];
     if (ret == 0) break;
@@ -91,7 +94,11 @@ void append_goroutine_header(std::string& out, const G& g, const char* state) {
 
 bool is_runtime_frame(const std::string& function) {
   return starts_with(function, "goro::detail::") || starts_with(function, "goro_") ||
-         starts_with(function, "goro::go<") || starts_with(function, "goro::run<");
+         starts_with(function, "goro::go<") || starts_with(function, "goro::run<") ||
+         // The standard library's call glue (std::invoke and its helpers),
+         // through which goro starts every goroutine's function: inlined
+         // wrappers, like the ones Go elides.
+         starts_with(function, "std::__invoke") || starts_with(function, "std::invoke<");
 }
 
 void append_frames(std::string& out, const std::uintptr_t* pcs, std::size_t n, bool first_is_pc) {
@@ -124,10 +131,10 @@ void append_frames(std::string& out, const std::uintptr_t* pcs, std::size_t n, b
   }
 }
 
-void append_created_by(std::string& out, const G& g) {
-  if (g.create_pc == 0) return;
+std::pair<std::string, std::string> created_by_parts(std::uintptr_t create_pc) {
+  if (create_pc == 0) return {};
   // The innermost frame that is not goro's own: the function that called go().
-  const std::vector<SymbolFrame>& frames = symbolize(g.create_pc, true);
+  const std::vector<SymbolFrame>& frames = symbolize(create_pc, true);
   const SymbolFrame* creator = &frames.back();
   for (const SymbolFrame& f : frames) {
     if (!is_runtime_frame(f.function)) {
@@ -135,17 +142,28 @@ void append_created_by(std::string& out, const G& g) {
       break;
     }
   }
-  out += "created by ";
-  out += creator->function.empty() ? std::string("?") : creator->function;
-  if (g.creator_id != 0) {
-    out += " in goroutine ";
-    out += std::to_string(g.creator_id);
-  }
-  out += '\n';
+  std::pair<std::string, std::string> parts;
+  parts.first = "created by ";
+  parts.first += creator->function.empty() ? std::string("?") : creator->function;
+  parts.second = "\n";
   SymbolFrame located = *creator;
   located.inlined = false;  // Go always shows the creation pc's offset
-  append_location(out, located, g.create_pc);
+  append_location(parts.second, located, create_pc);
+  return parts;
 }
+
+void append_created_by(std::string& out, std::uintptr_t create_pc, std::uint64_t creator_id) {
+  if (create_pc == 0) return;
+  auto [head, location] = created_by_parts(create_pc);
+  out += head;
+  if (creator_id != 0) {
+    out += " in goroutine ";
+    out += std::to_string(creator_id);
+  }
+  out += location;
+}
+
+void append_created_by(std::string& out, const G& g) { append_created_by(out, g.create_pc, g.creator_id); }
 
 void write_all(int fd, const char* s, std::size_t n) noexcept {
   while (n > 0) {

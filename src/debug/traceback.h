@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace goro::detail {
 
@@ -39,6 +40,10 @@ void append_goroutine_header(std::string& out, const G& g, const char* state);
 void append_frames(std::string& out, const std::uintptr_t* pcs, std::size_t n, bool first_is_pc);
 // Appends "created by F in goroutine N\n\tfile:line +0xoff\n" when known.
 void append_created_by(std::string& out, const G& g);
+void append_created_by(std::string& out, std::uintptr_t create_pc, std::uint64_t creator_id);
+// The two halves of a created-by line around " in goroutine N":
+// "created by F" and "\n\tfile:line +0xoff\n" (both "" when create_pc is 0).
+std::pair<std::string, std::string> created_by_parts(std::uintptr_t create_pc);
 
 // Writes all of s to fd (retrying short writes). Async-signal-safe.
 void write_all(int fd, const char* s, std::size_t n) noexcept;

@@ -26,8 +26,19 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-RuntimeConfig load() {
-  RuntimeConfig c{cpu_count(), kDefaultStackSize, cpu_count()};
+bool env_flag(const char* name, bool dflt) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return dflt;
+  if (std::strcmp(v, "0") == 0) return false;
+  if (std::strcmp(v, "1") == 0) return true;
+  std::fprintf(stderr, "goro: ignoring invalid %s=\"%s\" (want 0 or 1)\n", name, v);
+  return dflt;
+}
+
+void load(RuntimeConfig& c) {
+  c.maxprocs = cpu_count();
+  c.stack_size = kDefaultStackSize;
+  c.ncpu = cpu_count();
   if (const char* v = std::getenv("GORO_MAXPROCS"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     errno = 0;
@@ -46,7 +57,19 @@ RuntimeConfig load() {
       std::fprintf(stderr, "goro: ignoring invalid GORO_STACK_SIZE=\"%s\" (want 16K..1G)\n", v);
     }
   }
-  return c;
+  c.deadlock_detection.store(env_flag("GORO_DEADLOCK", true), std::memory_order_relaxed);
+  c.dump_on_sigquit = env_flag("GORO_SIGQUIT", true);
+  const char* name = "GORO_TRACEBACK";
+  const char* tb = std::getenv(name);
+  if (tb == nullptr || *tb == '\0') {
+    name = "GOTRACEBACK";
+    tb = std::getenv(name);
+  }
+  TracebackLevel level = TracebackLevel::kSingle;
+  if (tb != nullptr && *tb != '\0' && !parse_traceback(tb, &level)) {
+    std::fprintf(stderr, "goro: ignoring invalid %s=\"%s\" (want none, single, all, system or crash)\n", name, tb);
+  }
+  c.traceback.store(level, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -75,9 +98,32 @@ std::size_t parse_size(const char* text) noexcept {
   return static_cast<std::size_t>(n << shift);
 }
 
+bool parse_traceback(const char* text, TracebackLevel* out) noexcept {
+  struct Name {
+    const char* name;
+    TracebackLevel level;
+  };
+  static constexpr Name kNames[] = {
+      {"none", TracebackLevel::kNone},   {"0", TracebackLevel::kNone},     {"single", TracebackLevel::kSingle},
+      {"1", TracebackLevel::kSingle},    {"all", TracebackLevel::kAll},    {"2", TracebackLevel::kAll},
+      {"system", TracebackLevel::kAll},  {"crash", TracebackLevel::kCrash},
+  };
+  for (const Name& n : kNames) {
+    if (std::strcmp(text, n.name) == 0) {
+      *out = n.level;
+      return true;
+    }
+  }
+  return false;
+}
+
 RuntimeConfig& runtime_config() {
-  static RuntimeConfig config = load();
-  return config;
+  static RuntimeConfig* config = [] {
+    auto* c = new RuntimeConfig();  // leaked: read by crash handlers at exit
+    load(*c);
+    return c;
+  }();
+  return *config;
 }
 
 }  // namespace goro::detail

@@ -8,12 +8,24 @@ namespace goro::detail {
 
 struct G;
 
-// Prints "fatal error: <msg>" and, on a goroutine, its traceback; exits 2.
+// Prints "fatal error: <msg>", then (unless GOTRACEBACK=none) the calling
+// goroutine's traceback if it is one, and every other goroutine's, as Go
+// does for fatal errors; exits 2 (GOTRACEBACK=crash: aborts).
 [[noreturn]] void fatal_error(std::string_view msg) noexcept;
 
+// Like fatal_error, from any thread, with every goroutine's traceback in
+// Go's order (main first, then by ID): the deadlock report.
+[[noreturn]] void fatal_error_all_goroutines(std::string_view msg) noexcept;
+
+// True once a thread started reporting a fatal failure.
+bool dying() noexcept;
+
 // Installs the terminate handler (uncaught exception in a goroutine becomes
-// "panic: ...") and the SIGSEGV/SIGBUS handler that recognises stack
-// overflows. Called once when the scheduler starts.
+// "panic: ...") and the handlers of SIGSEGV, SIGBUS, SIGFPE (stack overflow,
+// runtime panics of goroutines), SIGABRT (abort inside a goroutine) and,
+// unless GORO_SIGQUIT=0 or the program set its own, SIGQUIT (dump every
+// goroutine, exit 2). Faults outside goroutines go to the handlers that were
+// there before. Called once when the scheduler starts.
 void install_crash_handlers();
 
 // Gives the calling worker thread an alternate signal stack, so that a stack

@@ -26,6 +26,8 @@
 
 namespace goro::detail {
 
+struct LabelSet;  // debug/labels.h
+
 // Go's goroutine states (runtime2.go), as shown in dumps.
 enum class GStatus : std::uint8_t {
   kFree = 0,   // slot not in use (fresh memory reads as this)
@@ -63,6 +65,14 @@ struct alignas(64) G {
   std::atomic<std::uint64_t> live_id{0};
   std::atomic<WaitReason> wait_reason{WaitReason::kZero};
   std::atomic<std::int64_t> wait_since{0};  // coarse monotonic ns
+  // Bumped (then a release fence) by the thread that resumes the G, before
+  // the G's stack changes: a snapshot walking a parked or runnable G's
+  // stack re-reads it afterwards and drops the walk if it moved (a seqlock
+  // whose only writer is the G's owner). Never reset, so slot reuse shows.
+  std::atomic<std::uint32_t> resumes{0};
+  // Labels (debug/labels.h): one reference; replaced only by the goroutine
+  // itself, read by snapshots under LabelReadScope.
+  std::atomic<LabelSet*> labels{nullptr};
 
   // --- entry -------------------------------------------------------------
   ClosureFunc invoke = nullptr;
@@ -81,6 +91,13 @@ struct alignas(64) G {
   // --- C++ exception state (see exception_state.h) -------------------------
   ExceptionState exceptions;
 };
+
+// Called by whoever is about to resume g, before g's stack may change: the
+// writer half of the snapshot seqlock (see G::resumes).
+inline void note_resume(G* g) noexcept {
+  g->resumes.store(g->resumes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
 
 // Sentinel written in the last word of every stack slot (just above its G).
 // A goroutine overflowing the slot above an unguarded slot clobbers it first;

@@ -5,9 +5,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include <unistd.h>
+
 #include "goro/go.h"
 #include "goro/time.h"
 
+#include "debug/labels.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/context.h"
@@ -31,6 +34,8 @@ constexpr std::size_t kAsanUnpoisonBytes = 16 << 10;
 // run(): one main goroutine at a time; its exit is signalled here.
 std::atomic<bool> g_run_active{false};
 std::atomic<std::uint32_t> g_main_done{0};
+// The thread blocked in run() while its main goroutine lives, else 0.
+std::atomic<int> g_run_caller_tid{0};
 
 void goroutine_main(void* arg) {
   G* g = static_cast<G*>(arg);
@@ -83,6 +88,9 @@ std::uint64_t Scheduler::alloc_goid(Processor* p) {
 
 void Scheduler::free_dead(Processor* p, G* g) {
   g->live_id.store(0, std::memory_order_relaxed);
+  if (g->labels.load(std::memory_order_relaxed) != nullptr) {
+    labels_release(g->labels.exchange(nullptr, std::memory_order_seq_cst));
+  }
   g->status.store(GStatus::kDead, std::memory_order_release);
   tsan_destroy_fiber(g->tsan_fiber);
   g->tsan_fiber = nullptr;
@@ -103,6 +111,7 @@ void Scheduler::put_free(Processor* p, G* g) {
 }
 
 void Scheduler::on_main_exit(G*) {
+  g_run_caller_tid.store(0, std::memory_order_relaxed);
   g_main_done.store(1, std::memory_order_release);
   g_main_done.notify_all();
 }
@@ -150,6 +159,7 @@ void prepare_start(G* g, void (*invoke)(void*), void (*destroy)(void*), std::uin
   g->live_id.store(g->id, std::memory_order_relaxed);
   g->creator_id = creator != nullptr ? creator->id : 0;
   g->create_pc = pc;
+  g->labels.store(labels_for_new_goroutine(), std::memory_order_relaxed);
   g->invoke = invoke;
   g->destroy = destroy;
   std::uintptr_t top = g->closure_on_heap ? reinterpret_cast<std::uintptr_t>(g)
@@ -178,10 +188,13 @@ void run_main(G* g, void (*invoke)(void*), void (*destroy)(void*)) {
   prepare_start(g, invoke, destroy, 0);
   g->is_main = true;
   g_main_done.store(0, std::memory_order_relaxed);
+  g_run_caller_tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
   Scheduler::get().publish_new(nullptr, g);
   while (g_main_done.load(std::memory_order_acquire) == 0) g_main_done.wait(0, std::memory_order_acquire);
   g_run_active.store(false, std::memory_order_release);
 }
+
+int run_caller_tid() noexcept { return g_run_caller_tid.load(std::memory_order_relaxed); }
 
 // --- sleep -------------------------------------------------------------------
 

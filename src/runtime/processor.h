@@ -90,6 +90,12 @@ struct alignas(64) Processor {
   std::atomic<bool> idle{false};            // mirrors on_idle_list for thieves
   bool handed_spinning = false;             // set by the waker with park_word
   std::thread thread;
+
+  // --- introspection (debug/sampler.h) ----------------------------------------
+  std::atomic<unsigned long> os_thread{0};  // pthread_t, set by the worker itself
+  // A snapshot's request to sample the goroutine running here; taken
+  // (exchanged to null) by the worker's signal handler.
+  std::atomic<struct SampleRequest*> sample_request{nullptr};
 };
 
 }  // namespace goro::detail

@@ -63,6 +63,8 @@ std::uint32_t fast_rand(std::uint32_t& state) noexcept {
 
 void worker_entry(Processor* p) {
   tl_processor = p;
+  register_runtime_thread();
+  p->os_thread.store(static_cast<unsigned long>(pthread_self()), std::memory_order_release);
   install_signal_stack();
   p->g0_tsan_fiber = tsan_current_fiber();
   p->eh_globals = thread_eh_globals();
@@ -290,6 +292,10 @@ void Scheduler::sleep_worker(Processor* p) {
     // Someone already took us off the list and is waking us: fall through
     // and consume the wake-up.
   }
+  // The last worker to go idle: maybe every goroutine is blocked for good.
+  if (npidle_.load(std::memory_order_seq_cst) >= gomaxprocs_.load(std::memory_order_relaxed)) {
+    request_deadlock_check();
+  }
   while (p->park_word.load(std::memory_order_acquire) == 0) {
     futex_wait(&p->park_word, 0);
   }
@@ -318,6 +324,7 @@ void Scheduler::idle_remove_locked(Processor* p) {
       p->on_idle_list = false;
       p->idle.store(false, std::memory_order_release);
       npidle_.fetch_sub(1, std::memory_order_seq_cst);
+      idle_exits_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
   }
@@ -359,6 +366,7 @@ void Scheduler::stop_spinning(Processor* p) {
 
 void Scheduler::execute(Processor* p, G* g) {
   for (;;) {
+    note_resume(g);
     g->status.store(GStatus::kRunning, std::memory_order_relaxed);
     p->current.store(g, std::memory_order_release);
     p->action = SwitchAction::kNone;
@@ -525,6 +533,7 @@ void handoff_park(Processor* p, G* g, G* next) {
   check_stack_canary(g);
   g->exceptions.take_from_thread(p->eh_globals);
   p->handoff_from = g;
+  note_resume(next);
   next->status.store(GStatus::kRunning, std::memory_order_relaxed);
   p->current.store(next, std::memory_order_release);
   tsan_switch_to_fiber(next->tsan_fiber);
@@ -716,7 +725,9 @@ void Scheduler::kick_timer_thread(std::int64_t when) {
 
 void Scheduler::timer_thread_loop() {
   pthread_setname_np(pthread_self(), "goro-timers");
+  register_runtime_thread();
   for (;;) {
+    if (deadlock_check_requested_.exchange(false, std::memory_order_acq_rel)) check_deadlock();
     std::int64_t now = nanotime();
     int created = nprocs_.load(std::memory_order_acquire);
     for (int i = 0; i < created; ++i) {

@@ -47,6 +47,11 @@ class Scheduler {
 
   StackPool& stacks() noexcept { return stacks_; }
 
+  // Processors created so far, active or retired (for snapshots, which
+  // look for the worker running a goroutine). Entries never go away.
+  int nprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
+  Processor* processor(int i) const noexcept { return procs_[i]; }
+
   // --- goroutine lifecycle (goroutine.cc) ---------------------------------------
   G* alloc_g(Processor* p);              // p may be null (plain thread)
   std::uint64_t alloc_goid(Processor* p);
@@ -73,6 +78,11 @@ class Scheduler {
 
   // Run by the main goroutine when it exits (goroutine.cc).
   void on_main_exit(G* g);
+
+  // --- deadlock detection (deadlock.cc) -----------------------------------------
+  // Asks the timer thread to check for a deadlock; called by the last
+  // worker to go idle.
+  void request_deadlock_check() noexcept;
 
   // --- direct handoff (park without a trip through the scheduler loop) -----------
   // The goroutine the schedule loop would run next on p if the running one
@@ -111,6 +121,10 @@ class Scheduler {
   void idle_remove_locked(Processor* p);
   void sleep_worker(Processor* p);
 
+  // deadlock detection (deadlock.cc)
+  bool nothing_can_run() const noexcept;
+  void check_deadlock();
+
   // timers
   std::int64_t run_timers(Processor* p, std::int64_t now);
   std::int64_t earliest_timer() const noexcept;
@@ -137,11 +151,25 @@ class Scheduler {
   // goroutines, so none runs while static destructors do.
   std::atomic<bool> exiting_{false};
 
+  // deadlock detection: a check is pending; workers that left the idle list
+  // (a change of this count means something ran)
+  std::atomic<bool> deadlock_check_requested_{false};
+  std::atomic<std::uint64_t> idle_exits_{0};
+
   // timer thread
   std::atomic<std::int64_t> timer_thread_wakes_at_{0};  // INT64_MAX: indefinitely
   std::int64_t next_scavenge_ = 0;                      // timer thread only
   std::atomic<std::uint32_t> timer_kick_{0};
 };
+
+// The thread blocked in goro::run while its main goroutine lives (a Linux
+// thread ID), or 0.
+int run_caller_tid() noexcept;
+
+// Records the calling thread as one of goro's own (workers, timer thread,
+// signal reporter), which deadlock detection knows cannot wake goroutines
+// on their own.
+void register_runtime_thread() noexcept;
 
 // The Processor of the calling worker thread, or null on other threads.
 // Not inlined on purpose: a goroutine may resume on another thread after any
