@@ -38,6 +38,9 @@ __attribute__((no_sanitize("address", "thread"))) std::size_t walk_saved_context
   if (sp < g->stack_lo || sp + kSavedFrameSize > g->stack_hi || sp % sizeof(void*) != 0) return 0;
   std::uintptr_t fp = *reinterpret_cast<const volatile std::uintptr_t*>(sp + kSavedFpOffset);
   std::uintptr_t pc = *reinterpret_cast<const volatile std::uintptr_t*>(sp + kSavedPcOffset);
+  // Not started yet: the first switch will enter the trampoline, and there
+  // are no frames of the goroutine's own to show.
+  if (pc == reinterpret_cast<std::uintptr_t>(&goro_entry_trampoline)) return 0;
   out[0] = pc;
   return 1 + walk_frame_pointers(fp, g->stack_lo, g->stack_hi, out + 1, max - 1);
 }

@@ -246,7 +246,14 @@ std::unordered_map<std::uintptr_t, std::vector<SymbolFrame>, CacheKeyHash>* g_ca
 
 }  // namespace
 
-std::string display_name(const std::string& d) {
+std::string display_name(const std::string& demangled) {
+  // ABI tags ("stack[abi:cxx11]") say nothing a reader needs.
+  std::string d = demangled;
+  for (std::size_t tag; (tag = d.find("[abi:")) != std::string::npos;) {
+    std::size_t close = d.find(']', tag);
+    if (close == std::string::npos) break;
+    d.erase(tag, close - tag + 1);
+  }
   std::size_t end = d.size();
   // " [clone .cold]", " [clone .isra.0]", ...
   for (std::size_t clone; (clone = d.rfind(" [clone ", end)) != std::string::npos && d[end - 1] == ']';) end = clone;
