@@ -207,8 +207,13 @@ class DwflSession {
           scopes_at(&child, pc, path);
           return true;
         }
-      } else if (tag == DW_TAG_namespace) {
-        // gcc nests some definitions in their namespace's DIE.
+        // A function that does not contain pc may still hold the definition
+        // of one that does: gcc nests the member functions of local classes
+        // (lambdas' operator()) inside their enclosing function's DIE.
+        if (tag != DW_TAG_inlined_subroutine && scopes_at(&child, pc, path)) return true;
+      } else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+                 tag == DW_TAG_union_type) {
+        // gcc nests some definitions in their namespace's or class's DIE.
         if (scopes_at(&child, pc, path)) return true;
       }
     } while (dwarf_siblingof(&child, &child) == 0);
