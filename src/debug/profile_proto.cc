@@ -51,7 +51,7 @@ struct MemMap {
   std::string build_id;
   bool fake = false;           // /proc/self/maps unreadable: covers everything
   bool lookup_tried = false;   // some location in it was symbolized
-  bool lookup_failed = false;  // some frame had no function, file or line
+  bool lookup_failed = false;  // some frame had no function
 };
 
 // The loaded ELF objects' PT_LOAD ranges and GNU build ids, read from the
@@ -212,7 +212,11 @@ class Builder {
     for (const SymbolFrame& f : frames) {
       if (is_runtime_frame(f.function)) continue;
       shown = true;
-      failed |= f.function.empty() || f.file.empty() || f.line == 0;
+      // A function named without line information (the C library, the
+      // sanitizer runtimes) counts as symbolized: pprof would find no more,
+      // and a mapping without has_functions is re-symbolized by pprof from
+      // the binary, which brings back the frames goro hides.
+      failed |= f.function.empty();
     }
     if (!shown) return 0;  // it->second stays 0: left out of every stack
 

@@ -292,7 +292,9 @@ std::string display_name(const std::string& demangled) {
     char c = d[i];
     if (c == '<' || c == '(' || c == '[' || c == '{') ++depth;
     if (c == '>' || c == ')' || c == ']' || c == '}') --depth;
-    if (c == ' ' && depth == 0 && !ends_with(d, i, "operator")) begin = i + 1;
+    // clang names a lambda inside a const member function
+    // "f() const::{lambda()#1}": that space is part of the scope.
+    if (c == ' ' && depth == 0 && !ends_with(d, i, "operator") && d.compare(i + 1, 7, "const::") != 0) begin = i + 1;
   }
   return d.substr(begin, end - begin);
 }
