@@ -13,17 +13,22 @@
 //            (all three, default);
 //            or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //            each in a fresh process, as run.sh does, so earlier cases do
-//            not pollute the baseline)
-//   --reps   measured repetitions of a timing case after one warm-up (default 5)
+//            not pollute the baseline);
+//            or dump1m1 | dump1m2 (write_goroutine_profile debug=1 / debug=2
+//            of a million parked goroutines, with a probe goroutine's
+//            latency; one per process, not in "all"; run.sh's group "dump")
+//   --reps   measured repetitions of a timing case after one warm-up (default 5;
+//            run.sh passes 3 for the dump cases unless --reps is given)
 //   --n      override the case's size (goroutines, yields per goroutine,
 //            skynet leaves (a power of 10), round trips, messages, timers,
 //            iterations per goroutine (mutex, rwmutex), goroutines per round
-//            (wgfan), trees per repetition (ctxtree, ctxbuild) or jobs per
-//            submitter (pool)); for quick checks only
+//            (wgfan), trees per repetition (ctxtree, ctxbuild), jobs per
+//            submitter (pool) or parked goroutines (dump1m1, dump1m2)); for
+//            quick checks only
 //
 // Parallelism comes from GORO_MAXPROCS (run.sh sets it equal to GOMAXPROCS).
 //
-// Output, one line per case:
+// Output, one line per case (two for the dump cases: <case> and <case>probe):
 //   RESULT <case> <median> <unit> min=<min> reps=<R> samples=<s1,s2,...>
 // plus INFO lines. A failed check prints "FAIL ..." to stderr and exits 1.
 #include <goro/context.h>
@@ -31,12 +36,15 @@
 #include <goro/pool.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <ostream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +97,8 @@ struct Options {
   std::int64_t n = 0;  // 0: the case's default
 };
 
+void print_result(const char* name, const char* unit, const std::vector<double>& samples);
+
 // Runs one warm-up and `reps` measured repetitions of `once` (which returns
 // the per-repetition value in `unit`) and prints the RESULT line.
 void report_timing(const char* name, const char* unit, int reps,
@@ -96,6 +106,12 @@ void report_timing(const char* name, const char* unit, int reps,
   (void)once();  // warm-up: stack pools, heap arenas, worker threads
   std::vector<double> samples;
   for (int i = 0; i < reps; ++i) samples.push_back(once());
+  print_result(name, unit, samples);
+}
+
+// Prints `RESULT <name> <median> <unit> min=<min> reps=<R> samples=<...>`.
+void print_result(const char* name, const char* unit, const std::vector<double>& samples) {
+  const int reps = static_cast<int>(samples.size());
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());
   double median = sorted.size() % 2 == 1
@@ -621,6 +637,288 @@ void rss_case(const char* name, std::int64_t n) {
   std::fflush(stdout);
 }
 
+// --- dump1m1, dump1m2: the goroutine profile of a million parked goroutines --
+// Setup (untimed): the main goroutine locks a Mutex it never unlocks and
+// starts N goroutines (default 1,000,000), goroutine i taking shape i % 10:
+//   0-3  recv:   dump_recv_worker -> dump_recv_serve -> dump_recv_wait,
+//                receiving from an unbuffered channel nobody sends on;
+//   4-5  send:   dump_send_worker -> dump_send_emit, sending on an
+//                unbuffered channel nobody receives from;
+//   6-7  mutex:  dump_lock_worker -> dump_lock_update, locking the Mutex;
+//   8-9  select: dump_select_worker -> dump_select_poll -> dump_select_wait,
+//                a two-case select receiving from two channels nobody sends on.
+// Every function is noinline and does work after its call (no tail call), so
+// each frame shows; the innermost calls started.done() just before blocking
+// and the main goroutine waits on `started`. So the dump sees four distinct
+// stacks (debug=1: four groups plus main and the probe).
+// Timed: write_goroutine_profile(out, debug) into an ostream whose streambuf
+// discards everything and counts bytes. Value: wall time of one dump, in ms.
+// Meanwhile a probe goroutine loops sleep(1 ms); each wake-up's gap beyond
+// the 1 ms it asked for is its scheduling latency. Second value (RESULT
+// <case>probe, ms): the largest latency of a wake-up during the dump,
+// including the first wake-up after it ends (a gap that spans the end of the
+// dump began during it): a probe that could not run during the dump shows
+// the whole dump as its latency. The warm-up dump also counts the "goroutine " lines
+// that start blocks (debug=2) and keeps the first line (debug=1's total);
+// INFO lines report output bytes, that count and the probe's wake-ups during
+// the dump. The goroutines are abandoned at exit, as in the Go twin.
+struct DumpShape {
+  goro::Chan<Int> recv_ch = goro::make_chan<Int>();  // never sent on
+  goro::Chan<Int> send_ch = goro::make_chan<Int>();  // never received from
+  goro::Chan<Int> sel_a = goro::make_chan<Int>();    // never sent on
+  goro::Chan<Int> sel_b = goro::make_chan<Int>();    // never sent on
+  goro::Mutex mu;                                    // held by main for good
+  goro::WaitGroup started;
+};
+
+// Keeps a call from becoming a tail jump, so the caller's frame stays.
+inline void keep_frame() { asm volatile("" ::: "memory"); }
+
+[[gnu::noinline]] Int dump_recv_wait(DumpShape* s) {
+  s->started.done();
+  return s->recv_ch.recv().value;
+}
+[[gnu::noinline]] Int dump_recv_serve(DumpShape* s) {
+  Int v = dump_recv_wait(s);
+  keep_frame();
+  return v + 1;
+}
+[[gnu::noinline]] void dump_recv_worker(DumpShape* s) {
+  (void)dump_recv_serve(s);
+  keep_frame();
+}
+
+[[gnu::noinline]] void dump_send_emit(DumpShape* s, Int v) {
+  s->started.done();
+  s->send_ch.send(v);
+  keep_frame();
+}
+[[gnu::noinline]] void dump_send_worker(DumpShape* s, Int v) {
+  dump_send_emit(s, v);
+  keep_frame();
+}
+
+[[gnu::noinline]] void dump_lock_update(DumpShape* s, Int* counter) {
+  s->started.done();
+  s->mu.lock();
+  ++*counter;
+  s->mu.unlock();
+}
+[[gnu::noinline]] void dump_lock_worker(DumpShape* s, Int* counter) {
+  dump_lock_update(s, counter);
+  keep_frame();
+}
+
+[[gnu::noinline]] Int dump_select_wait(DumpShape* s) {
+  s->started.done();
+  Int got = 0;
+  goro::select(goro::recv(s->sel_a, [&got](Int v) { got = v; }),
+               goro::recv(s->sel_b, [&got](Int v) { got = -v; }));
+  return got;
+}
+[[gnu::noinline]] Int dump_select_poll(DumpShape* s) {
+  Int v = dump_select_wait(s);
+  keep_frame();
+  return v * 2;
+}
+[[gnu::noinline]] void dump_select_worker(DumpShape* s) {
+  (void)dump_select_poll(s);
+  keep_frame();
+}
+
+[[gnu::noinline]] void dump_spawn(DumpShape* s, Int* counter, std::int64_t n) {
+  s->started.add(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    switch (i % 10) {
+      case 0: case 1: case 2: case 3:
+        goro::go([s] { dump_recv_worker(s); });
+        break;
+      case 4: case 5:
+        goro::go([s, i] { dump_send_worker(s, i); });
+        break;
+      case 6: case 7:
+        goro::go([s, counter] { dump_lock_worker(s, counter); });
+        break;
+      default:
+        goro::go([s] { dump_select_worker(s); });
+        break;
+    }
+  }
+  s->started.wait();
+}
+
+// A streambuf that discards its output and counts it. With scan set it also
+// counts lines starting with "goroutine " and keeps the first line (slow:
+// byte by byte; the warm-up only).
+class CountingBuf : public std::streambuf {
+ public:
+  explicit CountingBuf(bool scan) : scan_(scan) {}
+  std::int64_t bytes() const { return bytes_; }
+  std::int64_t goroutine_lines() const { return lines_; }
+  const std::string& first_line() const { return first_; }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    take(s, n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      const char ch = traits_type::to_char_type(c);
+      take(&ch, 1);
+    }
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  void take(const char* s, std::streamsize n) {
+    bytes_ += n;
+    if (!scan_) return;
+    static constexpr std::string_view kWord = "\ngoroutine ";
+    for (std::streamsize i = 0; i < n; ++i) {
+      const char c = s[i];
+      if (!first_done_) {
+        if (c == '\n') first_done_ = true;
+        else first_ += c;
+      }
+      if (c == kWord[matched_]) {
+        if (++matched_ == kWord.size()) {
+          ++lines_;
+          matched_ = 0;
+        }
+      } else {
+        matched_ = c == '\n' ? 1 : 0;
+      }
+    }
+  }
+
+  bool scan_;
+  std::int64_t bytes_ = 0;
+  std::int64_t lines_ = 0;
+  std::size_t matched_ = 1;  // the start of the output counts as a line start
+  std::string first_;
+  bool first_done_ = false;
+};
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// The probe goroutine's state; see dump_case. The probe writes max_gap_ns
+// and wakeups before it publishes last_wake_ns (release), so a reader that
+// has seen last_wake_ns >= t (acquire) sees every wake-up up to t counted.
+struct Probe {
+  std::atomic<bool> active{false};
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> last_wake_ns{0};
+  std::atomic<std::int64_t> max_gap_ns{0};
+  std::atomic<std::int64_t> wakeups{0};
+  goro::WaitGroup finished;
+};
+
+constexpr std::int64_t kProbeSleepNs = 1'000'000;
+
+void probe_loop(Probe* p) {
+  std::int64_t prev = steady_ns();
+  while (!p->stop.load(std::memory_order_relaxed)) {
+    goro::sleep(std::chrono::nanoseconds(kProbeSleepNs));
+    const std::int64_t t = steady_ns();
+    if (p->active.load(std::memory_order_relaxed)) {
+      const std::int64_t gap = t - prev - kProbeSleepNs;
+      if (gap > p->max_gap_ns.load(std::memory_order_relaxed)) {
+        p->max_gap_ns.store(gap, std::memory_order_relaxed);
+      }
+      p->wakeups.fetch_add(1, std::memory_order_relaxed);
+    }
+    p->last_wake_ns.store(t, std::memory_order_release);
+    prev = t;
+  }
+  p->finished.done();
+}
+
+struct DumpSample {
+  double ms;
+  double probe_ms;
+  std::int64_t probe_wakeups;
+  std::int64_t bytes;
+};
+
+DumpSample dump_once(Probe* probe, int debug, CountingBuf* buf) {
+  std::ostream out(buf);
+  probe->max_gap_ns.store(0, std::memory_order_relaxed);
+  probe->wakeups.store(0, std::memory_order_relaxed);
+  probe->active.store(true, std::memory_order_relaxed);
+  const std::int64_t t0 = steady_ns();
+  goro::debug::write_goroutine_profile(out, debug);
+  const std::int64_t t1 = steady_ns();
+  const std::int64_t during = probe->wakeups.load(std::memory_order_relaxed);
+  // The first wake-up after the dump: its gap began during the dump.
+  while (probe->last_wake_ns.load(std::memory_order_acquire) < t1) {
+    goro::sleep(std::chrono::microseconds(100));
+  }
+  probe->active.store(false, std::memory_order_relaxed);
+  if (!out) fail("dump: the stream failed");
+  return {static_cast<double>(t1 - t0) / 1e6,
+          static_cast<double>(probe->max_gap_ns.load(std::memory_order_relaxed)) / 1e6, during,
+          buf->bytes()};
+}
+
+std::string join_samples(const std::vector<double>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i == 0 ? "" : ",") + num(v[i]);
+  return s;
+}
+
+void dump_case(const char* name, int debug, int reps, std::int64_t n) {
+  static DumpShape shape;  // abandoned with the goroutines at exit
+  static Int counter = 0;
+  shape.mu.lock();
+  Clock::time_point t0 = Clock::now();
+  dump_spawn(&shape, &counter, n);
+  const double setup_s = seconds_since(t0);
+  static Probe probe;
+  probe.finished.add(1);
+  goro::go([] { probe_loop(&probe); });
+  goro::sleep(std::chrono::milliseconds(10));  // let the probe start its loop
+  std::printf("INFO %s n=%lld goroutines=%lld setup_s=%.3f rss_kib=%lld\n", name,
+              static_cast<long long>(n), static_cast<long long>(goro::num_goroutine()), setup_s,
+              static_cast<long long>(vm_rss_kib()));
+  std::fflush(stdout);
+
+  // Warm-up, which also checks what was written.
+  CountingBuf scan(true);
+  const DumpSample w = dump_once(&probe, debug, &scan);
+  std::printf("INFO %s warmup_ms=%s bytes=%lld goroutine_lines=%lld first_line=\"%s\" "
+              "probe_max_ms=%s probe_wakeups=%lld rss_kib=%lld\n",
+              name, num(w.ms).c_str(), static_cast<long long>(w.bytes),
+              static_cast<long long>(scan.goroutine_lines()), scan.first_line().c_str(),
+              num(w.probe_ms).c_str(), static_cast<long long>(w.probe_wakeups),
+              static_cast<long long>(vm_rss_kib()));
+  std::fflush(stdout);
+  std::vector<double> ms, probe_ms;
+  std::vector<std::int64_t> wakeups, bytes;
+  for (int i = 0; i < reps; ++i) {
+    CountingBuf sink(false);
+    const DumpSample s = dump_once(&probe, debug, &sink);
+    ms.push_back(s.ms);
+    probe_ms.push_back(s.probe_ms);
+    wakeups.push_back(s.probe_wakeups);
+    bytes.push_back(s.bytes);
+  }
+  std::string wk, by;
+  for (int i = 0; i < reps; ++i) {
+    wk += (i == 0 ? "" : ",") + std::to_string(wakeups[static_cast<std::size_t>(i)]);
+    by += (i == 0 ? "" : ",") + std::to_string(bytes[static_cast<std::size_t>(i)]);
+  }
+  std::printf("INFO %s bytes=%s probe_wakeups=%s probe_ms=%s rss_kib=%lld\n", name, by.c_str(),
+              wk.c_str(), join_samples(probe_ms).c_str(), static_cast<long long>(vm_rss_kib()));
+  print_result(name, "ms", ms);
+  print_result((std::string(name) + "probe").c_str(), "ms", probe_ms);
+  probe.stop.store(true, std::memory_order_relaxed);
+  probe.finished.wait();
+}
+
 bool is_power_of_10(std::int64_t v) {
   if (v < 1) return false;
   while (v % 10 == 0) v /= 10;
@@ -632,7 +930,7 @@ int bench_main(const Options& o) {
   auto size = [&](std::int64_t def) { return o.n > 0 ? o.n : def; };
   bool any = false;
   // group: "runtime", "chan" or "sync" for timing cases (all in "all"), "" for
-  // the RSS cases, which need a fresh process each.
+  // the RSS and dump cases, which need a fresh process each.
   auto want = [&](std::string_view c, std::string_view group) {
     bool w = o.which == c || (!group.empty() && (o.which == group || o.which == "all"));
     any = any || w;
@@ -699,6 +997,12 @@ int bench_main(const Options& o) {
     std::printf("INFO pool workers=%d submitters=%d jobs_per_submitter=%d\n", procs, 4 * procs, j);
     report_timing("pool", "ns/job", o.reps, [procs, j] { return pool_once(procs, j); });
   }
+  // The dump cases report two RESULT lines each: <case> (dump time) and
+  // <case>probe (the probe's worst latency during the dumps). One per process:
+  // each parks its own million goroutines for good.
+  if (o.which == "dump") fail("dump: run dump1m1 and dump1m2 one per process");
+  if (want("dump1m1", "")) dump_case("dump1m1", 1, o.reps, size(1'000'000));
+  if (want("dump1m2", "")) dump_case("dump1m2", 2, o.reps, size(1'000'000));
   if (want("rss100k", "")) rss_case("rss100k", size(100'000));
   if (want("rss1m", "")) rss_case("rss1m", size(1'000'000));
   if (!any) fail("unknown case \"" + o.which + "\"");
@@ -710,7 +1014,8 @@ int bench_main(const Options& o) {
                "usage: goro_bench [--case NAME] [--reps R] [--n N]\n"
                "  NAME: spawn|yield|skynet|pingpong|buffered|select2|after\n"
                "        |mutex|rwmutex|wgfan|ctxtree|ctxbuild|pool\n"
-               "        |runtime|chan|sync|all (groups of timing cases)|rss100k|rss1m\n");
+               "        |runtime|chan|sync|all (groups of timing cases)|rss100k|rss1m\n"
+               "        |dump1m1|dump1m2 (one per process)\n");
   std::exit(2);
 }
 

@@ -13,17 +13,22 @@
 //	         (all three, default);
 //	         or rss100k | rss1m (parked-goroutine RSS, one per process: run
 //	         each in a fresh process, as run.sh does, so earlier cases do
-//	         not pollute the baseline)
-//	--reps   measured repetitions of a timing case after one warm-up (default 5)
+//	         not pollute the baseline);
+//	         or dump1m1 | dump1m2 (the goroutine profile, debug=1 / debug=2,
+//	         of a million parked goroutines, with a probe goroutine's
+//	         latency; one per process, not in "all"; run.sh's group "dump")
+//	--reps   measured repetitions of a timing case after one warm-up (default 5;
+//	         run.sh passes 3 for the dump cases unless --reps is given)
 //	--n      override the case's size (goroutines, yields per goroutine,
 //	         skynet leaves (a power of 10), round trips, messages, timers,
 //	         iterations per goroutine (mutex, rwmutex), goroutines per round
-//	         (wgfan), trees per repetition (ctxtree, ctxbuild) or jobs per
-//	         submitter (pool)); for quick checks only
+//	         (wgfan), trees per repetition (ctxtree, ctxbuild), jobs per
+//	         submitter (pool) or parked goroutines (dump1m1, dump1m2)); for
+//	         quick checks only
 //
 // Parallelism comes from GOMAXPROCS (run.sh sets it equal to GORO_MAXPROCS).
 //
-// Output, one line per case:
+// Output, one line per case (two for the dump cases: <case> and <case>probe):
 //
 //	RESULT <case> <median> <unit> min=<min> reps=<R> samples=<s1,s2,...>
 //
@@ -98,6 +103,13 @@ func reportTiming(name, unit string, reps int, once func() float64) {
 	for i := 0; i < reps; i++ {
 		samples = append(samples, once())
 	}
+	printResult(name, unit, samples)
+}
+
+// printResult prints `RESULT <name> <median> <unit> min=<min> reps=<R>
+// samples=<...>`.
+func printResult(name, unit string, samples []float64) {
+	reps := len(samples)
 	sorted := append([]float64(nil), samples...)
 	sort.Float64s(sorted)
 	n := len(sorted)
@@ -376,7 +388,7 @@ func isPowerOf10(v int64) bool {
 func main() {
 	which := flag.String("case", "all",
 		"spawn|yield|skynet|pingpong|buffered|select2|after|mutex|rwmutex|wgfan|ctxtree|ctxbuild|pool|"+
-			"runtime|chan|sync|all|rss100k|rss1m")
+			"runtime|chan|sync|all|rss100k|rss1m|dump1m1|dump1m2")
 	reps := flag.Int("reps", 5, "measured repetitions after one warm-up")
 	nFlag := flag.Int64("n", 0, "override the case's size (quick checks only)")
 	flag.Parse()
@@ -393,7 +405,7 @@ func main() {
 	}
 	any := false
 	// group: "runtime", "chan" or "sync" for timing cases (all in "all"), "" for
-	// the RSS cases, which need a fresh process each.
+	// the RSS and dump cases, which need a fresh process each.
 	want := func(c, group string) bool {
 		w := *which == c || (group != "" && (*which == group || *which == "all"))
 		any = any || w
@@ -463,6 +475,18 @@ func main() {
 		procs := runtime.GOMAXPROCS(0)
 		fmt.Printf("INFO pool workers=%d submitters=%d jobs_per_submitter=%d\n", procs, 4*procs, j)
 		reportTiming("pool", "ns/job", *reps, func() float64 { return poolOnce(procs, j) })
+	}
+	// The dump cases report two RESULT lines each: <case> (dump time) and
+	// <case>probe (the probe's worst latency during the dumps). One per
+	// process: each parks its own million goroutines for good.
+	if *which == "dump" {
+		fail("dump: run dump1m1 and dump1m2 one per process")
+	}
+	if want("dump1m1", "") {
+		dumpCase("dump1m1", 1, *reps, size(1000000))
+	}
+	if want("dump1m2", "") {
+		dumpCase("dump1m2", 2, *reps, size(1000000))
 	}
 	if want("rss100k", "") {
 		rssCase("rss100k", size(100000))
