@@ -50,7 +50,8 @@ void append_decimal(std::string& out, std::uint64_t v) {
 
 void append_hex(std::string& out, std::uintptr_t v) {
   char buf[24];
-  int n = std::snprintf(buf, sizeof(buf), "%#lx", static_cast<unsigned long>(v));
+  // Go's %#x: "0x0" for zero, which C's %#lx prints as "0".
+  int n = std::snprintf(buf, sizeof(buf), "0x%lx", static_cast<unsigned long>(v));
   out.append(buf, static_cast<std::size_t>(n));
 }
 
@@ -180,27 +181,59 @@ void append_stack_record(std::string& out, const std::vector<std::uintptr_t>& pc
   out += '\n';
 }
 
+struct SortEntry {
+  std::uint64_t key;
+  std::uint32_t index;  // into RawSnapshot::goroutines
+};
+
+// LSD radix sort by key, 16 bits a pass, only as many passes as the largest
+// key needs (two for IDs below 2^32): linear, and it yields between blocks,
+// where std::sort on a million entries would hold the worker for ~50 ms.
+void sort_yielding(std::vector<SortEntry>& v, std::int64_t* last_yield) {
+  constexpr int kBits = 16;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  constexpr std::size_t kBlock = 1 << 16;
+  std::uint64_t max_key = 0;
+  for (const SortEntry& e : v) max_key = std::max(max_key, e.key);
+  std::vector<SortEntry> tmp(v.size());
+  std::vector<std::size_t> start(kBuckets);
+  for (int shift = 0; shift < 64 && (shift == 0 || (max_key >> shift) != 0); shift += kBits) {
+    std::fill(start.begin(), start.end(), 0);
+    for (const SortEntry& e : v) ++start[(e.key >> shift) & (kBuckets - 1)];
+    std::size_t sum = 0;
+    for (std::size_t& c : start) {
+      std::size_t n = c;
+      c = sum;
+      sum += n;
+    }
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const SortEntry& e = v[i];
+      tmp[start[(e.key >> shift) & (kBuckets - 1)]++] = e;
+      if (i % kBlock == kBlock - 1) yield_if_long(last_yield);
+    }
+    v.swap(tmp);
+  }
+}
+
 }  // namespace
 
 void write_goroutines_text(const RawSnapshot& snap, const TextSink& sink, std::uint64_t skip_id,
                            bool leading_newline) {
-  std::vector<const RawGoroutine*> order;
+  std::vector<SortEntry> order;
   order.reserve(snap.goroutines.size());
-  for (const RawGoroutine& r : snap.goroutines) {
-    if (r.id != skip_id) order.push_back(&r);
+  for (std::uint32_t i = 0; i < snap.goroutines.size(); ++i) {
+    const RawGoroutine& r = snap.goroutines[i];
+    if (r.id == skip_id) continue;
+    // Go's order: the caller, then main, then by ID.
+    order.push_back({r.is_caller ? 0 : r.is_main ? 1 : r.id + 2, i});
   }
-  // Go's order: the caller, then main, then by ID.
-  std::sort(order.begin(), order.end(), [](const RawGoroutine* a, const RawGoroutine* b) {
-    if (a->is_caller != b->is_caller) return a->is_caller;
-    if (a->is_main != b->is_main) return a->is_main;
-    return a->id < b->id;
-  });
+  std::int64_t last_yield = nanotime();
+  sort_yielding(order, &last_yield);
   ChunkedOut out(sink);
   GoroutineRenderer renderer(snap);
-  std::int64_t last_yield = nanotime();
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (i != 0 || leading_newline) out.buf() += '\n';
-    renderer.append(out.buf(), *order[i]);
+    renderer.append(out.buf(), snap.goroutines[order[i].index]);
     out.maybe_flush();
     if ((i & 255) == 255) yield_if_long(&last_yield);
   }

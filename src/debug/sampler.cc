@@ -33,6 +33,11 @@ void chain_to_previous(int sig, siginfo_t* info, void* uctx) {
   // SIG_DFL for SIGURG is to ignore it.
 }
 
+// The goroutine's own stack: not instrumented (see walk_frame_pointers).
+__attribute__((no_sanitize("address", "thread"))) std::uintptr_t read_stack_word(std::uintptr_t at) {
+  return *reinterpret_cast<const volatile std::uintptr_t*>(at);
+}
+
 void on_sample_signal(int sig, siginfo_t* info, void* uctx) {
   int saved_errno = errno;
   Processor* p = current_processor();
@@ -59,6 +64,7 @@ void on_sample_signal(int sig, siginfo_t* info, void* uctx) {
   if (g == req->target && sp >= g->stack_lo && sp < g->stack_hi) {
     req->pcs[0] = pc;
     req->n = 1 + walk_frame_pointers(fp, g->stack_lo, g->stack_hi, req->pcs + 1, kMaxSampledFrames - 1);
+    req->word_at_sp = sp + sizeof(std::uintptr_t) <= g->stack_hi ? read_stack_word(sp) : 0;
     answer = SampleRequest::kSampled;
   }
   req->state.store(answer, std::memory_order_release);
@@ -114,7 +120,7 @@ std::size_t sample_running_goroutine(Processor* p, G* g, std::uintptr_t* out, st
   if (req.state.load(std::memory_order_acquire) != SampleRequest::kSampled) return 0;
   std::size_t n = std::min(req.n, max);
   std::copy(req.pcs, req.pcs + n, out);
-  return n;
+  return add_leaf_caller(out, n, max, req.word_at_sp);
 }
 
 }  // namespace goro::detail

@@ -35,14 +35,16 @@ struct SampleRequest {
   G* target = nullptr;
   std::atomic<std::uint32_t> state{kPending};
   std::size_t n = 0;
+  std::uintptr_t word_at_sp = 0;          // for add_leaf_caller (traceback.h)
   std::uintptr_t pcs[kMaxSampledFrames];  // pcs[0]: the interrupted pc
 };
 
 // Samples g if it is running on p. Returns the number of pcs written to
 // out (out[0] is the exact pc where g was interrupted, the rest return
-// addresses), or 0 when g was not running on p when the signal landed or
-// the worker did not answer within timeout_ns. Blocks the caller up to
-// timeout_ns. Never call it for the calling goroutine itself.
+// addresses; a leaf function's caller is added as add_leaf_caller does),
+// or 0 when g was not running on p when the signal landed or the worker did
+// not answer within timeout_ns. Blocks the caller up to timeout_ns. Never
+// call it for the calling goroutine itself.
 std::size_t sample_running_goroutine(Processor* p, G* g, std::uintptr_t* out, std::size_t max,
                                      std::int64_t timeout_ns);
 

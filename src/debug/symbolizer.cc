@@ -133,7 +133,7 @@ class DwflSession {
         int lineno = 0;
         dwarf_lineno(line, &lineno);
         if (const char* file = dwarf_linesrc(line, nullptr, nullptr)) {
-          physical.file = file;
+          physical.file = absolute(cudie, file);
           physical.line = lineno;
         }
       }
@@ -181,7 +181,7 @@ class DwflSession {
       Dwarf_Word call_file = 0, call_line = 0;
       if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &call_file) == 0 && files != nullptr &&
           call_file < nfiles) {
-        if (const char* f2 = dwarf_filesrc(files, call_file, nullptr, nullptr)) file = f2;
+        if (const char* f2 = dwarf_filesrc(files, call_file, nullptr, nullptr)) file = absolute(cudie, f2);
       }
       if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &call_line) == 0) {
         line = static_cast<int>(call_line);
@@ -189,6 +189,18 @@ class DwflSession {
     }
     physical.file = file;
     physical.line = line;
+  }
+
+  // Go prints absolute paths; DWARF may name files relative to the unit's
+  // compilation directory.
+  static std::string absolute(Dwarf_Die* cudie, const char* file) {
+    if (file[0] == '/') return file;
+    Dwarf_Attribute attr;
+    const char* dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
+    if (dir == nullptr) return file;
+    std::string out = dir;
+    if (!out.empty() && out.back() != '/') out += '/';
+    return out + file;
   }
 
   // The code-bearing DIEs containing pc below parent, outermost first:
@@ -249,6 +261,40 @@ DwflSession* g_session = nullptr;  // leaked: symbolization may run at exit
 // handed out stay valid.
 std::unordered_map<std::uintptr_t, std::vector<SymbolFrame>, CacheKeyHash>* g_cache = nullptr;
 
+// Template argument lists longer than this are shown as "<...>", as Go
+// shows a generic function's type arguments as "[...]": a select over three
+// channels would otherwise print a 300-character name for every goroutine.
+constexpr std::size_t kMaxTemplateArgs = 64;
+
+std::string elide_long_template_args(const std::string& name) {
+  std::string out;
+  out.reserve(name.size());
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    // "operator<", "operator<<", "operator<=>": no argument list.
+    if (c != '<' || ends_with(name, i, "operator") || ends_with(name, i, "operator<")) {
+      out += c;
+      continue;
+    }
+    int depth = 0;
+    std::size_t close = std::string::npos;
+    for (std::size_t j = i; j < name.size(); ++j) {
+      if (name[j] == '<') ++depth;
+      if (name[j] == '>' && --depth == 0) {
+        close = j;
+        break;
+      }
+    }
+    if (close == std::string::npos || close - i - 1 <= kMaxTemplateArgs) {
+      out += c;
+      continue;
+    }
+    out += "<...>";
+    i = close;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string display_name(const std::string& demangled) {
@@ -296,7 +342,7 @@ std::string display_name(const std::string& demangled) {
     // "f() const::{lambda()#1}": that space is part of the scope.
     if (c == ' ' && depth == 0 && !ends_with(d, i, "operator") && d.compare(i + 1, 7, "const::") != 0) begin = i + 1;
   }
-  return d.substr(begin, end - begin);
+  return elide_long_template_args(d.substr(begin, end - begin));
 }
 
 const std::vector<SymbolFrame>& symbolize(std::uintptr_t pc, bool is_return_address) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "debug/symbolizer.h"
@@ -82,6 +83,43 @@ __attribute__((no_sanitize("address", "thread"))) std::size_t walk_frame_pointer
     fp = next;
   }
   return n;
+}
+
+std::uintptr_t leaf_return_address(std::uintptr_t pc, std::uintptr_t word_at_sp) {
+#if defined(__x86_64__)
+  std::uintptr_t entry = symbolize(pc, false).back().entry;
+  if (entry == 0 || word_at_sp < 8) return 0;
+  const auto* code = reinterpret_cast<const unsigned char*>(entry);
+  std::uintptr_t body = entry;
+  if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa) body += 4;  // endbr64
+  bool pushes_frame = *reinterpret_cast<const unsigned char*>(body) == 0x55;  // push %rbp
+  if (pushes_frame && pc > body) return 0;  // its frame (or the push) is in place: the chain is right
+  const std::vector<SymbolFrame>& caller = symbolize(word_at_sp, true);
+  if (caller.back().function.empty() || caller.back().entry == 0) return 0;  // not code we know
+  const auto* r = reinterpret_cast<const unsigned char*>(word_at_sp);
+  // call rel32 to this very function, or an indirect call (FF /2) through a
+  // register, a short displacement or a 32-bit one.
+  if (r[-5] == 0xe8) {
+    std::int32_t rel;
+    std::memcpy(&rel, r - 4, sizeof(rel));
+    return word_at_sp + static_cast<std::intptr_t>(rel) == entry ? word_at_sp : 0;
+  }
+  bool indirect = (r[-2] == 0xff && (r[-1] & 0x38) == 0x10) || (r[-3] == 0xff && (r[-2] & 0x38) == 0x10) ||
+                  (r[-6] == 0xff && (r[-5] & 0x38) == 0x10);
+  return indirect ? word_at_sp : 0;
+#else
+  (void)pc, (void)word_at_sp;
+  return 0;
+#endif
+}
+
+std::size_t add_leaf_caller(std::uintptr_t* pcs, std::size_t n, std::size_t max, std::uintptr_t word_at_sp) {
+  if (n == 0 || n >= max) return n;
+  std::uintptr_t ret = leaf_return_address(pcs[0], word_at_sp);
+  if (ret == 0 || (n > 1 && pcs[1] == ret)) return n;
+  std::memmove(pcs + 2, pcs + 1, (n - 1) * sizeof(*pcs));
+  pcs[1] = ret;
+  return n + 1;
 }
 
 void append_goroutine_header(std::string& out, const G& g, const char* state) {

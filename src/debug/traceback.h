@@ -29,6 +29,19 @@ std::size_t unwind_current_stack(std::uintptr_t* pcs, std::size_t max);
 std::size_t walk_frame_pointers(std::uintptr_t fp, std::uintptr_t lo, std::uintptr_t hi,
                                 std::uintptr_t* pcs, std::size_t max) noexcept;
 
+// For a pc interrupted by a signal: a function that has not set up its
+// frame yet (its first instruction) or never does (a leaf compiled without
+// one) leaves its caller out of the frame-pointer chain, and the caller's
+// return address is then the word at sp. Returns that word when it is one
+// (the function at pc does not start with `push %rbp`, and the bytes before
+// the word are a call instruction), else 0. x86-64 only (0 elsewhere).
+// Symbolizes: not async-signal-safe.
+std::uintptr_t leaf_return_address(std::uintptr_t pc, std::uintptr_t word_at_sp);
+
+// Inserts leaf_return_address(pcs[0], word_at_sp) after pcs[0] when it is
+// missing from the walk. Returns the new count (at most max).
+std::size_t add_leaf_caller(std::uintptr_t* pcs, std::size_t n, std::size_t max, std::uintptr_t word_at_sp);
+
 // True for frames goro hides, as Go hides runtime frames: goro::detail::*,
 // the assembly entry points, and the bodies of goro::go / goro::run.
 bool is_runtime_frame(const std::string& function);

@@ -117,13 +117,19 @@ std::string describe_current_exception() {
 // Index of the first frame below the handler and the C++ runtime's
 // throw/terminate machinery (scanning from the top: the bottom of the stack
 // has goro's own frames too, which append_frames hides anyway).
+bool is_throw_machinery(const std::string& f) {
+  return f.empty() || is_runtime_frame(f) || f.rfind("__cxa_", 0) == 0 || f.rfind("__cxxabiv1::", 0) == 0 ||
+         f.rfind("std::terminate", 0) == 0 || f.rfind("_Unwind_", 0) == 0 || f.rfind("__gnu_cxx::", 0) == 0;
+}
+
+// Index of the first pc with a frame (physical or inlined: the user's
+// function is often inlined into goro's entry thunk) that is not the
+// handler's or the C++ runtime's.
 std::size_t first_user_frame(const std::uintptr_t* pcs, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string& f = symbolize(pcs[i], true).back().function;
-    bool machinery = f.empty() || is_runtime_frame(f) || f.rfind("__cxa_", 0) == 0 ||
-                     f.rfind("__cxxabiv1::", 0) == 0 || f.rfind("std::terminate", 0) == 0 ||
-                     f.rfind("_Unwind_", 0) == 0 || f.rfind("__gnu_cxx::", 0) == 0;
-    if (!machinery) return i;
+    for (const SymbolFrame& f : symbolize(pcs[i], true)) {
+      if (!is_throw_machinery(f.function)) return i;
+    }
   }
   return 0;
 }
@@ -210,6 +216,9 @@ std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
   std::size_t n = 0;
   g_crash_pcs[n++] = ctx.pc;
   n += walk_frame_pointers(ctx.fp, g->stack_lo, g->stack_hi, g_crash_pcs + n, kMaxCrashFrames - n);
+  if (ctx.sp >= g->stack_lo && ctx.sp + sizeof(std::uintptr_t) <= g->stack_hi) {
+    n = add_leaf_caller(g_crash_pcs, n, kMaxCrashFrames, *reinterpret_cast<const std::uintptr_t*>(ctx.sp));
+  }
   std::string own = "\n";
   append_goroutine_header(own, *g, "running");
   append_frames(own, g_crash_pcs, n, /*first_is_pc=*/true);
@@ -232,12 +241,13 @@ std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
   } else if (addr < 0x1000) {
     head = "panic: runtime error: invalid memory address or nil pointer dereference\n";
   } else {
-    std::snprintf(line, sizeof(line), "unexpected fault address %#lx\nfatal error: fault\n",
+    std::snprintf(line, sizeof(line), "unexpected fault address 0x%lx\nfatal error: fault\n",
                   static_cast<unsigned long>(addr));
     head = line;
     fatal = true;
   }
-  std::snprintf(line, sizeof(line), "[signal %s code=%#x addr=%#lx pc=%#lx]\n", signal_name(sig),
+  // Go's hex() always has the 0x, zero included (printf's %#x drops it).
+  std::snprintf(line, sizeof(line), "[signal %s code=0x%x addr=0x%lx pc=0x%lx]\n", signal_name(sig),
                 static_cast<unsigned>(info->si_code), static_cast<unsigned long>(addr),
                 static_cast<unsigned long>(ctx.pc));
   head += line;
@@ -252,7 +262,7 @@ std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
 [[noreturn]] void report_abort(const G* g, Processor* p, int sig, const siginfo_t* info, const FaultContext& ctx) {
   enter_dying();
   char head[160];
-  std::snprintf(head, sizeof(head), "%s\nPC=%#lx m=%d sigcode=%d\n", signal_name(sig),
+  std::snprintf(head, sizeof(head), "%s\nPC=0x%lx m=%d sigcode=%d\n", signal_name(sig),
                 static_cast<unsigned long>(ctx.pc), p->id, info->si_code);
   flush_stdout_nonblocking();
   write_all(2, head, std::strlen(head));
@@ -330,7 +340,7 @@ void on_sigquit(int, siginfo_t* info, void* uctx) {
   while (g_sigquit_word.load(std::memory_order_acquire) == 0) futex_wait(&g_sigquit_word, 0);
   enter_dying();
   char head[160];
-  std::snprintf(head, sizeof(head), "SIGQUIT: quit\nPC=%#lx m=%d sigcode=%d\n",
+  std::snprintf(head, sizeof(head), "SIGQUIT: quit\nPC=0x%lx m=%d sigcode=%d\n",
                 static_cast<unsigned long>(g_sigquit_pc), g_sigquit_m, g_sigquit_code);
   flush_stdout_nonblocking();
   write_all(2, head, std::strlen(head));

@@ -99,6 +99,14 @@ TEST(DisplayName, DropsParametersQualifiersReturnTypesAndTags) {
   EXPECT_EQ(display_name("app::work(int) [clone .cold]"), "app::work");
   EXPECT_EQ(display_name("app::T::operator new(unsigned long)"), "app::T::operator new");
   EXPECT_EQ(display_name("(anonymous namespace)::f()"), "(anonymous namespace)::f");
+  // Long template argument lists shrink to <...>, as Go writes [...].
+  EXPECT_EQ(display_name("void goro::select<goro::detail::RecvCase<long, app::{lambda(long, bool)#1}>, "
+                         "goro::detail::SendCase<long, app::{lambda()#2}> >(goro::detail::RecvCase<long, "
+                         "app::{lambda(long, bool)#1}>&&, goro::detail::SendCase<long, app::{lambda()#2}>&&)"),
+            "goro::select<...>");
+  EXPECT_EQ(display_name("goro::Chan<std::pair<int, int> >::recv() const"), "goro::Chan<std::pair<int, int> >::recv");
+  EXPECT_EQ(display_name("app::V::operator<(app::V const&) const"), "app::V::operator<");
+  EXPECT_EQ(display_name("app::V::operator<<(int)"), "app::V::operator<<");
   // clang's lambda in a const member function.
   EXPECT_EQ(display_name("ns::S::run() const::{lambda()#1}::operator()() const"),
             "ns::S::run() const::{lambda()#1}::operator()");
