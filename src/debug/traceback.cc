@@ -133,6 +133,13 @@ void append_goroutine_header(std::string& out, const G& g, const char* state) {
 bool is_runtime_frame(const std::string& function) {
   return starts_with(function, "goro::detail::") || starts_with(function, "goro_") ||
          starts_with(function, "goro::go<") || starts_with(function, "goro::run<") ||
+         // Channel operations and select are statements of the language in
+         // Go, whose runtime frames (chanrecv, selectgo) tracebacks hide: a
+         // goroutine blocked in a receive shows the function that receives
+         // on top. (sync and time are packages in Go and stay visible.)
+         starts_with(function, "goro::Chan<") || starts_with(function, "goro::SendChan<") ||
+         starts_with(function, "goro::RecvChan<") || starts_with(function, "goro::ChanRange<") ||
+         starts_with(function, "goro::select<") ||
          // The standard library's call glue (std::invoke and its helpers),
          // through which goro starts every goroutine's function: inlined
          // wrappers, like the ones Go elides.

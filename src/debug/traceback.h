@@ -43,7 +43,9 @@ std::uintptr_t leaf_return_address(std::uintptr_t pc, std::uintptr_t word_at_sp)
 std::size_t add_leaf_caller(std::uintptr_t* pcs, std::size_t n, std::size_t max, std::uintptr_t word_at_sp);
 
 // True for frames goro hides, as Go hides runtime frames: goro::detail::*,
-// the assembly entry points, and the bodies of goro::go / goro::run.
+// the assembly entry points, the bodies of goro::go / goro::run, channel
+// operations and select (statements in Go, runtime frames there), and
+// std::invoke's call glue.
 bool is_runtime_frame(const std::string& function);
 
 // Appends "goroutine N [state]:\n".
