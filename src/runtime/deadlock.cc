@@ -75,6 +75,11 @@ void register_runtime_thread() noexcept {
 void Scheduler::request_deadlock_check() noexcept {
   if (!runtime_config().deadlock_detection.load(std::memory_order_relaxed)) return;
   if (run_caller_tid() == 0) return;
+  // A pending timer will wake someone: the usual case of an idle program
+  // (everybody sleeping or waiting with a timeout) costs no wake-up here.
+  for (int i = 0, n = nprocs_.load(std::memory_order_acquire); i < n; ++i) {
+    if (procs_[i]->timer0_when.load(std::memory_order_relaxed) != 0) return;
+  }
   deadlock_check_requested_.store(true, std::memory_order_release);
   timer_kick_.store(1, std::memory_order_release);
   futex_wake(&timer_kick_);
