@@ -97,16 +97,12 @@ std::uintptr_t leaf_return_address(std::uintptr_t pc, std::uintptr_t word_at_sp)
   const std::vector<SymbolFrame>& caller = symbolize(word_at_sp, true);
   if (caller.back().function.empty() || caller.back().entry == 0) return 0;  // not code we know
   const auto* r = reinterpret_cast<const unsigned char*>(word_at_sp);
-  // call rel32 to this very function, or an indirect call (FF /2) through a
-  // register, a short displacement or a 32-bit one.
-  if (r[-5] == 0xe8) {
-    std::int32_t rel;
-    std::memcpy(&rel, r - 4, sizeof(rel));
-    return word_at_sp + static_cast<std::intptr_t>(rel) == entry ? word_at_sp : 0;
-  }
-  bool indirect = (r[-2] == 0xff && (r[-1] & 0x38) == 0x10) || (r[-3] == 0xff && (r[-2] & 0x38) == 0x10) ||
-                  (r[-6] == 0xff && (r[-5] & 0x38) == 0x10);
-  return indirect ? word_at_sp : 0;
+  // A direct call (E8 rel32: to this function, or to its PLT stub), or an
+  // indirect one (FF /2) through a register, a short displacement or a
+  // 32-bit one.
+  bool call = r[-5] == 0xe8 || (r[-2] == 0xff && (r[-1] & 0x38) == 0x10) ||
+              (r[-3] == 0xff && (r[-2] & 0x38) == 0x10) || (r[-6] == 0xff && (r[-5] & 0x38) == 0x10);
+  return call ? word_at_sp : 0;
 #else
   (void)pc, (void)word_at_sp;
   return 0;

@@ -14,7 +14,9 @@
 //    names are no use, a thread inherits its creator's) and the one blocked
 //    in goro::run: any other thread might still wake someone.
 // The last worker to go idle asks for the check; the timer thread runs it,
-// off every hot path. GORO_DEADLOCK=0 or set_deadlock_detection(false)
+// off every hot path. When only a foreign thread stood in the way, the timer
+// thread looks again every 100 ms while everything stays idle: that thread
+// may end without waking anybody. GORO_DEADLOCK=0 or set_deadlock_detection(false)
 // turns it off.
 #include <dirent.h>
 #include <unistd.h>
@@ -102,16 +104,22 @@ bool Scheduler::nothing_can_run() const noexcept {
   return true;
 }
 
-void Scheduler::check_deadlock() {
-  auto holds = [this] {
+bool Scheduler::check_deadlock() {
+  enum class Verdict { kNo, kOnlyForeignThreads, kYes };
+  auto verdict = [this] {
     int tid = run_caller_tid();
-    return runtime_config().deadlock_detection.load(std::memory_order_relaxed) && tid != 0 && nothing_can_run() &&
-           !foreign_thread_exists(tid);
+    if (!runtime_config().deadlock_detection.load(std::memory_order_relaxed) || tid == 0 || !nothing_can_run()) {
+      return Verdict::kNo;
+    }
+    return foreign_thread_exists(tid) ? Verdict::kOnlyForeignThreads : Verdict::kYes;
   };
   std::uint64_t exits = idle_exits_.load(std::memory_order_acquire);
-  if (!holds()) return;
+  Verdict v = verdict();
+  if (v != Verdict::kYes) return v == Verdict::kOnlyForeignThreads;
   std::this_thread::sleep_for(kConfirmDelay);
-  if (idle_exits_.load(std::memory_order_acquire) != exits || !holds()) return;
+  if (idle_exits_.load(std::memory_order_acquire) != exits) return false;
+  v = verdict();
+  if (v != Verdict::kYes) return v == Verdict::kOnlyForeignThreads;
   fatal_error_all_goroutines("all goroutines are asleep - deadlock!");
 }
 

@@ -211,20 +211,41 @@ const char* signal_name(int sig) noexcept {
   return "signal";
 }
 
-// The traceback of g interrupted at ctx (a fault inside the goroutine).
-std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
-  std::size_t n = 0;
+// The frames of g interrupted at ctx, from the handler running on g's
+// worker: DWARF unwinding from here crosses the signal frame (the C
+// library describes it) and goes on through code without frame pointers,
+// such as abort() and raise() inside libc; the frame whose pc is the
+// interrupted one starts g's part. Without it (no unwind information), the
+// frame-pointer chain from ctx. Returns the count; pcs[0] is ctx.pc.
+std::size_t interrupted_frames(const G* g, const FaultContext& ctx) {
+  std::size_t n = unwind_current_stack(g_crash_pcs, kMaxCrashFrames);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (g_crash_pcs[i] != ctx.pc) continue;
+    std::memmove(g_crash_pcs, g_crash_pcs + i, (n - i) * sizeof(g_crash_pcs[0]));
+    return n - i;
+  }
+  n = 0;
   g_crash_pcs[n++] = ctx.pc;
   n += walk_frame_pointers(ctx.fp, g->stack_lo, g->stack_hi, g_crash_pcs + n, kMaxCrashFrames - n);
   if (ctx.sp >= g->stack_lo && ctx.sp + sizeof(std::uintptr_t) <= g->stack_hi) {
     n = add_leaf_caller(g_crash_pcs, n, kMaxCrashFrames, *reinterpret_cast<const std::uintptr_t*>(ctx.sp));
   }
+  return n;
+}
+
+// The traceback of g interrupted at ctx (a fault inside the goroutine).
+std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
+  std::size_t n = interrupted_frames(g, ctx);
   std::string own = "\n";
   append_goroutine_header(own, *g, "running");
   append_frames(own, g_crash_pcs, n, /*first_is_pc=*/true);
   append_created_by(own, *g);
   return own;
 }
+
+// Go prints a signal's code as an unsigned 64-bit number (sigcode=
+// 18446744073709551610 for a tkill's -6).
+unsigned long go_sigcode(int code) noexcept { return static_cast<unsigned long>(static_cast<long>(code)); }
 
 // A synchronous fault inside a goroutine becomes Go's runtime panic (or
 // "fatal error: fault" for a wild address), with Go's "[signal ...]" line.
@@ -262,8 +283,8 @@ std::string interrupted_traceback(const G* g, const FaultContext& ctx) {
 [[noreturn]] void report_abort(const G* g, Processor* p, int sig, const siginfo_t* info, const FaultContext& ctx) {
   enter_dying();
   char head[160];
-  std::snprintf(head, sizeof(head), "%s\nPC=0x%lx m=%d sigcode=%d\n", signal_name(sig),
-                static_cast<unsigned long>(ctx.pc), p->id, info->si_code);
+  std::snprintf(head, sizeof(head), "%s\nPC=0x%lx m=%d sigcode=%lu\n", signal_name(sig),
+                static_cast<unsigned long>(ctx.pc), p->id, go_sigcode(info->si_code));
   flush_stdout_nonblocking();
   write_all(2, head, std::strlen(head));
   print_tracebacks(g, interrupted_traceback(g, ctx), /*fatal=*/true);
@@ -334,14 +355,17 @@ void on_sigquit(int, siginfo_t* info, void* uctx) {
 
 // Waits for SIGQUIT and prints like Go: the signal, where it landed, every
 // goroutine; then exit status 2.
+std::atomic<bool> g_sigquit_reporter_ready{false};
+
 [[noreturn]] void sigquit_reporter() {
   pthread_setname_np(pthread_self(), "goro-sigquit");
   register_runtime_thread();
+  g_sigquit_reporter_ready.store(true, std::memory_order_release);
   while (g_sigquit_word.load(std::memory_order_acquire) == 0) futex_wait(&g_sigquit_word, 0);
   enter_dying();
   char head[160];
-  std::snprintf(head, sizeof(head), "SIGQUIT: quit\nPC=0x%lx m=%d sigcode=%d\n",
-                static_cast<unsigned long>(g_sigquit_pc), g_sigquit_m, g_sigquit_code);
+  std::snprintf(head, sizeof(head), "SIGQUIT: quit\nPC=0x%lx m=%d sigcode=%lu\n",
+                static_cast<unsigned long>(g_sigquit_pc), g_sigquit_m, go_sigcode(g_sigquit_code));
   flush_stdout_nonblocking();
   write_all(2, head, std::strlen(head));
   if (traceback_level() != TracebackLevel::kNone) print_other_goroutines(0);
@@ -354,6 +378,9 @@ void install_sigquit() {
   bool is_default = !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL;
   if (!is_default) return;  // the program handles SIGQUIT itself
   std::thread(sigquit_reporter).detach();
+  // Registered before anything can see it: a deadlock check that found an
+  // unknown thread would give up.
+  while (!g_sigquit_reporter_ready.load(std::memory_order_acquire)) std::this_thread::yield();
   struct sigaction sa;
   std::memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = on_sigquit;

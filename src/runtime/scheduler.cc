@@ -30,6 +30,9 @@ constexpr int kStealRounds = 4;
 constexpr std::int64_t kRunnextGraceNs = 3000;
 // How often the timer thread returns idle stack memory to the OS.
 constexpr std::int64_t kScavengePeriodNs = 1'000'000'000;
+// While every goroutine is blocked but a thread goro does not own might
+// still wake one, the deadlock check is repeated this often.
+constexpr std::int64_t kDeadlockRecheckNs = 100'000'000;
 
 thread_local Processor* tl_processor [[gnu::tls_model("initial-exec")]] = nullptr;
 
@@ -727,8 +730,12 @@ void Scheduler::timer_thread_loop() {
   pthread_setname_np(pthread_self(), "goro-timers");
   register_runtime_thread();
   for (;;) {
-    if (deadlock_check_requested_.exchange(false, std::memory_order_acq_rel)) check_deadlock();
     std::int64_t now = nanotime();
+    bool recheck_due = deadlock_recheck_at_ != 0 && now >= deadlock_recheck_at_;
+    if (deadlock_check_requested_.exchange(false, std::memory_order_acq_rel) || recheck_due) {
+      deadlock_recheck_at_ = check_deadlock() ? nanotime() + kDeadlockRecheckNs : 0;
+      now = nanotime();
+    }
     int created = nprocs_.load(std::memory_order_acquire);
     for (int i = 0; i < created; ++i) {
       Processor* q = procs_[i];
@@ -754,6 +761,7 @@ void Scheduler::timer_thread_loop() {
     if (earliest <= now) continue;
     std::int64_t wake_at = earliest;
     if (next_scavenge_ != 0 && next_scavenge_ < wake_at) wake_at = next_scavenge_;
+    if (deadlock_recheck_at_ != 0 && deadlock_recheck_at_ < wake_at) wake_at = deadlock_recheck_at_;
     std::int64_t timeout = wake_at == INT64_MAX ? -1 : (wake_at > now ? wake_at - now : 0);
     futex_wait(&timer_kick_, 0, timeout);
     timer_kick_.store(0, std::memory_order_relaxed);

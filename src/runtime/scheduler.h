@@ -123,7 +123,9 @@ class Scheduler {
 
   // deadlock detection (deadlock.cc)
   bool nothing_can_run() const noexcept;
-  void check_deadlock();
+  // Dies with Go's deadlock report, or returns whether to look again later
+  // (every goroutine is blocked, but a thread goro does not own exists).
+  bool check_deadlock();
 
   // timers
   std::int64_t run_timers(Processor* p, std::int64_t now);
@@ -159,6 +161,7 @@ class Scheduler {
   // timer thread
   std::atomic<std::int64_t> timer_thread_wakes_at_{0};  // INT64_MAX: indefinitely
   std::int64_t next_scavenge_ = 0;                      // timer thread only
+  std::int64_t deadlock_recheck_at_ = 0;                // timer thread only; 0: none
   std::atomic<std::uint32_t> timer_kick_{0};
 };
 
