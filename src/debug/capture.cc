@@ -69,7 +69,7 @@ class Capturer {
     for (int attempt = 0; attempt < kWalkAttempts; ++attempt) {
       std::uint64_t id = g->live_id.load(std::memory_order_acquire);
       if (id == 0) return;
-      std::uint32_t resumes = g->resumes.load(std::memory_order_acquire);
+      std::uint64_t stamp = g->resume_stamp.load(std::memory_order_acquire);
       GStatus st = g->status.load(std::memory_order_acquire);
       if (st == GStatus::kFree || st == GStatus::kIdle || st == GStatus::kDead) return;
       if (st == GStatus::kRunning) {
@@ -81,7 +81,7 @@ class Capturer {
       auto sp = reinterpret_cast<std::uintptr_t>(__atomic_load_n(&g->sp, __ATOMIC_RELAXED));
       std::size_t n = walk_saved_context(g, sp, buf_, kMaxFrames);
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (g->resumes.load(std::memory_order_relaxed) != resumes ||
+      if (g->resume_stamp.load(std::memory_order_relaxed) != stamp ||
           g->live_id.load(std::memory_order_relaxed) != id) {
         continue;  // resumed during the walk: the frames may be torn
       }

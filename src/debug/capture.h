@@ -4,10 +4,10 @@
 //  - parked or runnable: its stack is walked from the context goro_switch
 //    saved (frame pointer and resume pc at fixed offsets from G::sp). The
 //    walk races with the goroutine being resumed, so it is validated like a
-//    seqlock read: G::resumes is read before and after (note_resume bumps it
-//    before the stack can change); a walk that raced is retried, up to
-//    kWalkAttempts times, after which the goroutine is re-classified (it is
-//    running by then, or parked again);
+//    seqlock read: G::resume_stamp is read before and after (note_resume
+//    sets a new, never repeated stamp before the stack can change); a walk
+//    that raced is retried, up to kWalkAttempts times, after which the
+//    goroutine is re-classified (it is running by then, or parked again);
 //  - running on another worker: sampled with a signal (sampler.h), so a
 //    goroutine spinning in a loop shows where it spins;
 //  - the calling goroutine: its own frame pointers, from the capture's frame.

@@ -65,11 +65,13 @@ struct alignas(64) G {
   std::atomic<std::uint64_t> live_id{0};
   std::atomic<WaitReason> wait_reason{WaitReason::kZero};
   std::atomic<std::int64_t> wait_since{0};  // coarse monotonic ns
-  // Bumped (then a release fence) by the thread that resumes the G, before
-  // the G's stack changes: a snapshot walking a parked or runnable G's
-  // stack re-reads it afterwards and drops the walk if it moved (a seqlock
-  // whose only writer is the G's owner). Never reset, so slot reuse shows.
-  std::atomic<std::uint32_t> resumes{0};
+  // A stamp that changes every time the G is resumed, written (then a
+  // release fence) by the thread that resumes it, before the G's stack
+  // changes: a snapshot walking a parked or runnable G's stack re-reads it
+  // afterwards and drops the walk if it moved (a seqlock whose only writer
+  // is the G's owner). Stamps are unique (see note_resume), so slot reuse
+  // shows too.
+  std::atomic<std::uint64_t> resume_stamp{0};
   // Labels (debug/labels.h): one reference; replaced only by the goroutine
   // itself, read by snapshots under LabelReadScope.
   std::atomic<LabelSet*> labels{nullptr};
@@ -92,10 +94,14 @@ struct alignas(64) G {
   ExceptionState exceptions;
 };
 
-// Called by whoever is about to resume g, before g's stack may change: the
-// writer half of the snapshot seqlock (see G::resumes).
-inline void note_resume(G* g) noexcept {
-  g->resumes.store(g->resumes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+// Called by the worker about to resume g, before g's stack may change: the
+// writer half of the snapshot seqlock (see G::resume_stamp). The stamp is
+// the worker's own resume count and index, unique across workers and never
+// repeated; it is a plain store, not an increment of the G's value: that
+// load would be the first touch of the G's line on the resume path and
+// stall on a cache miss (a store waits in the store buffer instead).
+inline void note_resume(std::uint64_t* worker_resumes, int worker_index, G* g) noexcept {
+  g->resume_stamp.store((++*worker_resumes << 8) | static_cast<std::uint64_t>(worker_index), std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
 }
 

@@ -46,6 +46,7 @@ struct alignas(64) Processor {
   // ping-pong pair stays on one core. Owner sets; thieves may CAS it away.
   std::atomic<G*> runnext{nullptr};
   std::uint32_t sched_tick = 0;     // schedule() calls; every 61st looks at the global queue
+  std::uint64_t resumes = 0;        // goroutines resumed here (note_resume's stamps)
   std::uint32_t inherit_chain = 0;  // consecutive runnext picks (fairness cap)
 
   // --- the running goroutine and its hand-off request ----------------------

@@ -369,7 +369,7 @@ void Scheduler::stop_spinning(Processor* p) {
 
 void Scheduler::execute(Processor* p, G* g) {
   for (;;) {
-    note_resume(g);
+    note_resume(&p->resumes, p->id, g);
     g->status.store(GStatus::kRunning, std::memory_order_relaxed);
     p->current.store(g, std::memory_order_release);
     p->action = SwitchAction::kNone;
@@ -536,7 +536,7 @@ void handoff_park(Processor* p, G* g, G* next) {
   check_stack_canary(g);
   g->exceptions.take_from_thread(p->eh_globals);
   p->handoff_from = g;
-  note_resume(next);
+  note_resume(&p->resumes, p->id, next);
   next->status.store(GStatus::kRunning, std::memory_order_relaxed);
   p->current.store(next, std::memory_order_release);
   tsan_switch_to_fiber(next->tsan_fiber);

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/go_tools.h"
 #include "support/goroutine_expect.h"
 #include "support/test_support.h"
 
@@ -563,17 +564,6 @@ GORO_TEST_SCENARIO(twin_shape) {
   std::_Exit(0);
 }
 
-std::string run_command(const std::string& cmd) {
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) out.append(buf, n);
-    pclose(f);
-  }
-  return out;
-}
-
-bool have_go() { return std::system("go version >/dev/null 2>&1") == 0; }
 
 // What both dumps should agree on, extracted from a debug=1 + debug=2 pair.
 struct Shape {
@@ -603,13 +593,9 @@ Shape shape_of(const std::string& debug1, const std::string& debug2) {
 }
 
 TEST(GoTwin, SameProgramShapeGivesTheSameDumpShapeAsGo) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed";
-  std::string dir = ::testing::TempDir() + "goro_dump_twin_" + std::to_string(getpid());
-  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
-  std::ofstream(dir + "/main.go") << kGoTwin;
-  std::ofstream(dir + "/go.mod") << "module twin\n\ngo 1.19\n";
-  std::string env = "cd " + dir + " && HOME=" + dir + " GOCACHE=" + dir + "/cache GOFLAGS=-mod=mod GOPROXY=off ";
-  std::string go_out = run_command(env + "go run . 2>&1");
+  if (!goro_test::have_go()) GTEST_SKIP() << "go is not installed";
+  goro_test::GoScratch scratch("dump_twin");
+  std::string go_out = goro_test::go_run(scratch, kGoTwin);
   std::size_t sep = go_out.find("=====\n");
   ASSERT_NE(sep, std::string::npos) << go_out;
   Shape go = shape_of(go_out.substr(0, sep), go_out.substr(sep + 6));
@@ -634,25 +620,24 @@ TEST(GoTwin, SameProgramShapeGivesTheSameDumpShapeAsGo) {
 }
 
 TEST(GoTwin, GoToolPprofReadsTheDebug0Profile) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed";
-  std::string dir = ::testing::TempDir() + "goro_pprof_" + std::to_string(getpid());
-  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  if (!goro_test::have_go()) GTEST_SKIP() << "go is not installed";
+  goro_test::GoScratch scratch("dump_pprof");
+  std::string file = scratch.dir + "/goroutine.pb.gz";
   goro::run([&] {
     goro::Chan<int> ch = goro::make_chan<int>();
     std::vector<std::uint64_t> ids;
     for (int i = 0; i < 4; ++i) ids.push_back(go_with_id([ch] { dump_test::wait_for_value(ch); }));
     for (std::uint64_t id : ids) ASSERT_TRUE(parks_with(id, "chan receive"));
-    std::ofstream out(dir + "/goroutine.pb.gz", std::ios::binary);
+    std::ofstream out(file, std::ios::binary);
     goro::debug::write_goroutine_profile(out, 0);
     out.close();
     ch.close();
   });
-  std::string env = "HOME=" + dir + " PPROF_TMPDIR=" + dir + " GOCACHE=" + dir + "/cache ";
-  std::string top = run_command(env + "go tool pprof -top " + dir + "/goroutine.pb.gz 2>&1");
+  std::string top = goro_test::go_pprof(scratch, "-top", file);
   EXPECT_NE(top.find("Type: goroutine"), std::string::npos) << top;
   EXPECT_TRUE(std::regex_search(top, std::regex(R"(\s4\s+[0-9.]+%\s+dump_test::wait_for_value\n)")))
       << top;
-  std::string traces = run_command(env + "go tool pprof -traces " + dir + "/goroutine.pb.gz 2>&1");
+  std::string traces = goro_test::go_pprof(scratch, "-traces", file);
   EXPECT_NE(traces.find("dump_test::wait_for_value"), std::string::npos) << traces;
 }
 

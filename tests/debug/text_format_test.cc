@@ -18,6 +18,7 @@
 #include "debug/labels.h"
 #include "debug/symbolizer.h"
 #include "debug/tabwriter.h"
+#include "support/go_tools.h"
 
 namespace {
 
@@ -114,26 +115,14 @@ TEST(DisplayName, DropsParametersQualifiersReturnTypesAndTags) {
 
 // --- byte for byte against Go -------------------------------------------------
 
-bool have_go() { return std::system("go version >/dev/null 2>&1") == 0; }
-
+// Runs a Go program on input in a scratch module; its output.
 std::string run_go(const std::string& program, const std::string& input) {
-  std::string dir = ::testing::TempDir() + "goro_fmt_" + std::to_string(getpid());
-  EXPECT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
-  std::ofstream(dir + "/main.go") << program;
-  std::ofstream(dir + "/go.mod") << "module fmtcheck\n\ngo 1.19\n";
-  std::ofstream(dir + "/input.txt", std::ios::binary) << input;
-  std::string cmd = "cd " + dir + " && HOME=" + dir + " GOCACHE=" + dir + "/cache GOPROXY=off go run . < input.txt";
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) out.append(buf, n);
-    pclose(f);
-  }
-  return out;
+  goro_test::GoScratch scratch("fmt");
+  return goro_test::go_run(scratch, program, input);
 }
 
 TEST(AgainstGo, TabWriterMatchesRuntimePprofsTabwriter) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed";
+  if (!goro_test::have_go()) GTEST_SKIP() << "go is not installed";
   // A profile-like text: a header, groups with frames of varied widths,
   // unknown frames with fewer cells, blank lines, and UTF-8.
   std::string text =
@@ -172,7 +161,7 @@ func main() {
 }
 
 TEST(AgainstGo, QuotingMatchesStrconvQuote) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed";
+  if (!goro_test::have_go()) GTEST_SKIP() << "go is not installed";
   std::vector<std::string> samples = {"plain", "a\"b\\c", "tab\tnl\ncr\r\a\b\f\v", std::string("\x01\x1f\x7f", 3),
                                       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "bad\xff\xfe", "/api/users?id=1"};
   std::string input, mine;
