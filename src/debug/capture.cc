@@ -45,6 +45,19 @@ __attribute__((no_sanitize("address", "thread"))) std::size_t walk_saved_context
   return 1 + walk_frame_pointers(fp, g->stack_lo, g->stack_hi, out + 1, max - 1);
 }
 
+// A G's identity, copied while the slot may be reused by a new goroutine
+// at any moment: the caller checks live_id afterwards and drops a copy that
+// raced. Not instrumented for the same reason as the stack walk.
+struct Identity {
+  std::uint64_t creator_id;
+  std::uintptr_t create_pc;
+  bool is_main;
+};
+
+__attribute__((no_sanitize("thread"))) Identity identity_of(const G& g) {
+  return {g.creator_id, g.create_pc, g.is_main};
+}
+
 Processor* processor_running(const Scheduler& s, const G* g) {
   for (int i = 0, n = s.nprocs(); i < n; ++i) {
     Processor* p = s.processor(i);
@@ -61,8 +74,7 @@ class Capturer {
     std::uintptr_t buf[kMaxFrames];
     auto fp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
     std::size_t n = walk_frame_pointers(fp, self->stack_lo, self->stack_hi, buf, kMaxFrames);
-    RawGoroutine& r = add(*self, GStatus::kRunning, buf, n);
-    r.is_caller = true;
+    if (RawGoroutine* r = add(*self, self->id, GStatus::kRunning, buf, n)) r->is_caller = true;
   }
 
   void capture_other(const Scheduler& s, G* g) {
@@ -85,10 +97,10 @@ class Capturer {
           g->live_id.load(std::memory_order_relaxed) != id) {
         continue;  // resumed during the walk: the frames may be torn
       }
-      RawGoroutine& r = add(*g, st, buf_, n);
-      if (st == GStatus::kWaiting) {
-        r.reason = reason;
-        r.wait_since = since;
+      RawGoroutine* r = add(*g, id, st, buf_, n);
+      if (r != nullptr && st == GStatus::kWaiting) {
+        r->reason = reason;
+        r->wait_since = since;
       }
       return;
     }
@@ -103,26 +115,35 @@ class Capturer {
     std::size_t n = 0;
     if (p != nullptr) n = sample_running_goroutine(p, g, buf_, kMaxFrames, kSampleTimeoutNs);
     if (n == 0 && !last) return false;
-    if (g->live_id.load(std::memory_order_acquire) != id) return true;  // it exited: leave it out
-    RawGoroutine& r = add(*g, GStatus::kRunning, buf_, n);
-    r.first_is_pc = n != 0;
-    r.stack_unavailable = n == 0;
+    if (RawGoroutine* r = add(*g, id, GStatus::kRunning, buf_, n)) {
+      r->first_is_pc = n != 0;
+      r->stack_unavailable = n == 0;
+    }
     return true;
   }
 
-  RawGoroutine& add(const G& g, GStatus st, const std::uintptr_t* pcs, std::size_t n) {
+  // Records goroutine `id` (read from g and validated by the caller), or
+  // nothing when g's slot went to another goroutine meanwhile.
+  RawGoroutine* add(const G& g, std::uint64_t id, GStatus st, const std::uintptr_t* pcs, std::size_t n) {
+    Identity who = identity_of(g);
+    LabelSet* labels = labels_.acquire(g);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (g.live_id.load(std::memory_order_relaxed) != id) {
+      labels_release(labels);
+      return nullptr;
+    }
     RawGoroutine r;
-    r.id = g.id;
-    r.creator_id = g.creator_id;
-    r.create_pc = g.create_pc;
-    r.is_main = g.is_main;
+    r.id = id;
+    r.creator_id = who.creator_id;
+    r.create_pc = who.create_pc;
+    r.is_main = who.is_main;
     r.status = st;
     r.pc_begin = static_cast<std::uint32_t>(snap_.pcs.size());
     r.pc_count = static_cast<std::uint32_t>(n);
     snap_.pcs.insert(snap_.pcs.end(), pcs, pcs + n);
-    r.labels = labels_.acquire(g);
+    r.labels = labels;
     snap_.goroutines.push_back(r);
-    return snap_.goroutines.back();
+    return &snap_.goroutines.back();
   }
 
   RawSnapshot& snap_;
