@@ -1,7 +1,7 @@
 // A goroutine's scheduling state by ID: what the runtime records on every
 // goroutine (status, Go's wait reason, since when). Internal, for goro's own
-// tests until the snapshot API (goro::debug::snapshot) exposes whole dumps;
-// the strings are Go's, as Go's dumps print them.
+// tests, which poll one goroutine cheaply; programs use goro::debug::snapshot
+// (goro/debug.h). The strings are Go's, as Go's dumps print them.
 #pragma once
 
 #include <cstdint>
