@@ -65,16 +65,6 @@ struct alignas(64) G {
   std::atomic<std::uint64_t> live_id{0};
   std::atomic<WaitReason> wait_reason{WaitReason::kZero};
   std::atomic<std::int64_t> wait_since{0};  // coarse monotonic ns
-  // A stamp that changes every time the G is resumed, written (then a
-  // release fence) by the thread that resumes it, before the G's stack
-  // changes: a snapshot walking a parked or runnable G's stack re-reads it
-  // afterwards and drops the walk if it moved (a seqlock whose only writer
-  // is the G's owner). Stamps are unique (see note_resume), so slot reuse
-  // shows too.
-  std::atomic<std::uint64_t> resume_stamp{0};
-  // Labels (debug/labels.h): one reference; replaced only by the goroutine
-  // itself, read by snapshots under LabelReadScope.
-  std::atomic<LabelSet*> labels{nullptr};
 
   // --- entry -------------------------------------------------------------
   ClosureFunc invoke = nullptr;
@@ -92,6 +82,21 @@ struct alignas(64) G {
 
   // --- C++ exception state (see exception_state.h) -------------------------
   ExceptionState exceptions;
+
+  // --- introspection (debug/capture.h, debug/labels.h) ----------------------
+  // Last, in the padding of the record's last cache line: placed among the
+  // fields above they moved the closure fields onto a line of their own and
+  // cost a cache miss per spawn.
+  // A stamp that changes every time the G is resumed, written (then a
+  // release fence) by the thread that resumes it, before the G's stack
+  // changes: a snapshot walking a parked or runnable G's stack re-reads it
+  // afterwards and drops the walk if it moved (a seqlock whose only writer
+  // is the G's owner). Stamps are unique (see note_resume), so slot reuse
+  // shows too.
+  std::atomic<std::uint64_t> resume_stamp{0};
+  // Labels (debug/labels.h): one reference; replaced only by the goroutine
+  // itself, read by snapshots under LabelReadScope.
+  std::atomic<LabelSet*> labels{nullptr};
 };
 
 // Called by the worker about to resume g, before g's stack may change: the
