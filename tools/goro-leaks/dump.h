@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace goro_leaks {
@@ -42,6 +43,16 @@ struct Goroutine {
   int elided_frames = 0;      // "...N frames elided..." (-1: "additional frames elided")
   std::optional<CreatedBy> created_by;
   std::size_t header_line = 0;  // 1-based line of "goroutine N [...]:" in the input
+};
+
+// A group of goroutines with the same stack (and labels), as debug=1 text
+// and profile.proto give them.
+struct StackGroup {
+  std::int64_t count = 0;
+  std::vector<std::uint64_t> pcs;  // the "@" list: return addresses, innermost first
+  std::vector<std::pair<std::string, std::string>> labels;  // in the dump's order
+  std::vector<Frame> frames;       // the "#" lines (args empty); innermost first
+  std::size_t line = 0;            // 1-based line of "<count> @ ..." in the input
 };
 
 }  // namespace goro_leaks
