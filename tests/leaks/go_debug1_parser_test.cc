@@ -118,6 +118,58 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf\ta.go:1\n", 3, "<function>+0x<offset>"},
                       Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\ta.go\n", 3, "<file>:<line>"},
                       Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\n", 3, "without a file:line"},
-                      Bad{"goroutine profile: total 1\n#\t0x1\tf+0x1\ta.go:1\n", 2, "outside a group"}));
+                      Bad{"goroutine profile: total 1\n#\t0x1\tf+0x1\ta.go:1\n", 2, "outside a group"},
+                      Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\t\n", 3, "without a function"},
+                      Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\t\t\n", 3, "without a file:line"}));
+
+}  // namespace
+
+namespace {
+
+// Until the libFuzzer targets exist: seeded mutations of real dumps (bytes
+// flipped, lines cut, pieces repeated) fed to both text parsers must end in
+// a result or a ParseError, never another exception or a crash.
+TEST(TextParsersUnderMutation, OnlyEverThrowParseError) {
+  std::vector<std::string> seeds = {fixture("go119_debug1.txt"), fixture("goro_debug1.txt"),
+                                    fixture("go119_stack_all.txt"), fixture("goro_debug2.txt")};
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const char kChars[] = "\t\n :()[]@#{}\"\\+0x1.,";
+  int errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = seeds[next() % seeds.size()];
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      std::size_t at = next() % text.size();
+      switch (next() % 4) {
+        case 0: text[at] = kChars[next() % (sizeof(kChars) - 1)]; break;
+        case 1: text.resize(at); break;
+        case 2: text.insert(at, text.substr(next() % text.size(), 20)); break;
+        default: text.erase(at, 1 + next() % 8); break;
+      }
+    }
+    for (int parser = 0; parser < 2; ++parser) {
+      std::istringstream in(text);
+      try {
+        if (parser == 0) {
+          goro_leaks::parse_go_debug1(in, [](StackGroup&&) {});
+        } else {
+          goro_leaks::parse_go_text(in, [](goro_leaks::Goroutine&&) {});
+        }
+      } catch (const ParseError&) {
+        ++errors;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "parser " << parser << " threw " << e.what() << " on:\n" << text;
+        return;
+      }
+    }
+  }
+  EXPECT_GT(errors, 0);  // the mutations do break things
+}
 
 }  // namespace

@@ -143,16 +143,19 @@ class Parser {
     if (!parse_hex(s.substr(0, tab), &pc)) throw ParseError(lineno_, "bad pc in a frame line");
     Frame f;
     if (tab != std::string_view::npos) {
-      s = s.substr(s.find_first_not_of('\t', tab));
+      std::size_t fn_at = s.find_first_not_of('\t', tab);
+      if (fn_at == std::string_view::npos) throw ParseError(lineno_, "a frame line without a function");
+      s = s.substr(fn_at);
       tab = s.find('\t');
-      if (tab == std::string_view::npos) throw ParseError(lineno_, "a frame line without a file:line");
+      std::size_t loc_at = tab == std::string_view::npos ? tab : s.find_first_not_of('\t', tab);
+      if (loc_at == std::string_view::npos) throw ParseError(lineno_, "a frame line without a file:line");
       std::string_view fn = s.substr(0, tab);
       std::size_t plus = fn.rfind("+0x");
       if (plus == std::string_view::npos || !parse_int(fn.substr(plus + 3), &f.where.offset, 16)) {
         throw ParseError(lineno_, "expected \"<function>+0x<offset>\", got \"" + std::string(fn) + "\"");
       }
       f.function = std::string(fn.substr(0, plus));
-      std::string_view loc = s.substr(s.find_first_not_of('\t', tab));
+      std::string_view loc = s.substr(loc_at);
       std::size_t colon = loc.rfind(':');
       if (colon == std::string_view::npos || !parse_int(loc.substr(colon + 1), &f.where.line)) {
         throw ParseError(lineno_, "expected \"<file>:<line>\", got \"" + std::string(loc) + "\"");
