@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "go_debug1_parser.h"
+#include "leaks_test_support.h"
 
 namespace {
 
@@ -23,13 +24,7 @@ std::vector<StackGroup> parse(const std::string& text, std::int64_t* total = nul
   return out;
 }
 
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(GORO_LEAKS_FIXTURES) + "/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << "missing fixture " << name;
-  return s.str();
-}
+using leaks_test::fixture;
 
 TEST(GoDebug1Parser, Go119Profile) {
   std::int64_t total = 0;
@@ -86,24 +81,11 @@ TEST(GoUnquote, HandlesGosEscapes) {
   EXPECT_FALSE(goro_leaks::go_unquote("no quotes", &out));
 }
 
-struct Bad {
-  const char* text;
-  std::size_t line;
-  const char* says;
-};
+using Bad = leaks_test::BadInput;
 
 class MalformedDebug1 : public ::testing::TestWithParam<Bad> {};
 
-TEST_P(MalformedDebug1, IsAParseErrorWithTheLine) {
-  const Bad& b = GetParam();
-  try {
-    parse(b.text);
-    FAIL() << "no error for:\n" << b.text;
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.line(), b.line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(b.says), std::string::npos) << e.what();
-  }
-}
+TEST_P(MalformedDebug1, IsAParseErrorWithTheLine) { leaks_test::expect_parse_error(GetParam(), [](const std::string& t) { parse(t); }); }
 
 INSTANTIATE_TEST_SUITE_P(
     GoDebug1Parser, MalformedDebug1,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "go_text_parser.h"
+#include "leaks_test_support.h"
 #include "support/go_tools.h"
 
 namespace {
@@ -24,13 +25,7 @@ std::vector<Goroutine> parse(const std::string& text) {
   return out;
 }
 
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(GORO_LEAKS_FIXTURES) + "/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << "missing fixture " << name;
-  return s.str();
-}
+using leaks_test::fixture;
 
 TEST(GoTextParser, Go119StackAll) {
   std::vector<Goroutine> gs = parse(fixture("go119_stack_all.txt"));
@@ -174,25 +169,11 @@ TEST(GoTextParser, EmptyAndNoiseOnlyInputsHaveNoGoroutines) {
 }
 
 // Malformed input: a clear error naming the line, never a crash.
-struct Bad {
-  const char* text;
-  std::size_t line;
-  const char* says;
-};
+using Bad = leaks_test::BadInput;
 
 class MalformedInput : public ::testing::TestWithParam<Bad> {};
 
-TEST_P(MalformedInput, IsAParseErrorWithTheLine) {
-  const Bad& b = GetParam();
-  try {
-    parse(b.text);
-    FAIL() << "no error for:\n" << b.text;
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.line(), b.line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(b.says), std::string::npos) << e.what();
-    EXPECT_EQ(std::string(e.what()).rfind("line " + std::to_string(b.line) + ": ", 0), 0u) << e.what();
-  }
-}
+TEST_P(MalformedInput, IsAParseErrorWithTheLine) { leaks_test::expect_parse_error(GetParam(), [](const std::string& t) { parse(t); }); }
 
 INSTANTIATE_TEST_SUITE_P(
     GoTextParser, MalformedInput,

@@ -1,25 +1,14 @@
 #include "go_debug1_parser.h"
 
-#include <charconv>
 #include <string>
 #include <string_view>
+
+#include "text_util.h"
 
 namespace goro_leaks {
 namespace {
 
 constexpr std::string_view kHeader = "goroutine profile: total ";
-
-template <class Int>
-bool parse_int(std::string_view s, Int* out, int base = 10) {
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out, base);
-  return ec == std::errc() && end == s.data() + s.size();
-}
-
-bool parse_hex(std::string_view s, std::uint64_t* out) {
-  if (s.substr(0, 2) != "0x") return false;
-  return parse_int(s.substr(2), out, 16);
-}
 
 void append_utf8(std::string& out, std::uint32_t r) {
   if (r < 0x80) {

@@ -1,22 +1,11 @@
 #include "go_text_parser.h"
 
-#include <charconv>
 #include <string_view>
+
+#include "text_util.h"
 
 namespace goro_leaks {
 namespace {
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
-template <class Int>
-bool parse_int(std::string_view s, Int* out, int base = 10) {
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out, base);
-  return ec == std::errc() && end == s.data() + s.size();
-}
 
 class Parser {
  public:
