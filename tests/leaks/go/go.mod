@@ -1,0 +1,3 @@
+module leakcauses
+
+go 1.19
