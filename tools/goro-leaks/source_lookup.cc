@@ -1,0 +1,106 @@
+// Finding source files and the blocks around a line.
+//
+// Block structure is found by counting braces from the top of the file,
+// skipping string literals, rune literals and comments: enough for Go and
+// C++ source as written, without a parser. A line's enclosing blocks are
+// the unclosed openers when it is reached.
+#include "source_lookup.h"
+
+#include <filesystem>
+#include <fstream>
+
+namespace goro_leaks {
+namespace {
+
+std::string trim(const std::string& s) {
+  std::size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  std::size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Braces of one line outside literals and comments; `in_block_comment`
+// carries /* ... */ across lines, `in_raw` carries Go's `raw strings`.
+std::string braces_of(const std::string& line, bool* in_block_comment, bool* in_raw) {
+  std::string out;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    char next = i + 1 < line.size() ? line[i + 1] : '\0';
+    if (*in_block_comment) {
+      if (c == '*' && next == '/') *in_block_comment = false, ++i;
+    } else if (*in_raw) {
+      if (c == '`') *in_raw = false;
+    } else if (c == '/' && next == '/') {
+      break;
+    } else if (c == '/' && next == '*') {
+      *in_block_comment = true, ++i;
+    } else if (c == '`') {
+      *in_raw = true;
+    } else if (c == '"' || c == '\'') {
+      for (++i; i < line.size() && line[i] != c; ++i) {
+        if (line[i] == '\\') ++i;
+      }
+    } else if (c == '{' || c == '}') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>* SourceLookup::lines_of(const std::string& file) {
+  auto [it, added] = cache_.try_emplace(file);
+  if (!added) return it->second ? &*it->second : nullptr;
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates{fs::path(file)};
+  fs::path rel = fs::path(file).relative_path();
+  for (const std::string& root : roots_) {
+    // "a/b/c.go" under root: root/a/b/c.go, root/b/c.go, root/c.go.
+    for (fs::path tail = rel; !tail.empty();) {
+      candidates.push_back(fs::path(root) / tail);
+      auto first = tail.begin();
+      if (first == tail.end()) break;
+      fs::path rest;
+      for (auto p = std::next(first); p != tail.end(); ++p) rest /= *p;
+      tail = rest;
+    }
+  }
+  for (const fs::path& p : candidates) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    std::ifstream in(p);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(std::move(l));
+    it->second = std::move(lines);
+    return &*it->second;
+  }
+  return nullptr;
+}
+
+std::optional<SourceContext> SourceLookup::context(const std::string& file, int line) {
+  const std::vector<std::string>* lines = lines_of(file);
+  if (lines == nullptr || line < 1 || static_cast<std::size_t>(line) > lines->size()) return std::nullopt;
+  SourceContext ctx;
+  ctx.line = trim((*lines)[line - 1]);
+  std::vector<std::string> open;  // the trimmed opener line of each unclosed '{'
+  bool comment = false, raw = false;
+  for (int i = 0; i < line - 1; ++i) {
+    for (char b : braces_of((*lines)[i], &comment, &raw)) {
+      if (b == '{') open.push_back(trim((*lines)[i]));
+      else if (!open.empty()) open.pop_back();
+    }
+  }
+  ctx.enclosing.assign(open.rbegin(), open.rend());
+  // The block the line opens (a select's cases), up to its closing brace.
+  int depth = 0;
+  for (std::size_t i = line - 1; i < lines->size() && ctx.block.size() < 200; ++i) {
+    for (char b : braces_of((*lines)[i], &comment, &raw)) depth += b == '{' ? 1 : -1;
+    if (i + 1 == static_cast<std::size_t>(line) && depth <= 0) break;  // opens nothing
+    ctx.block.push_back(trim((*lines)[i]));
+    if (depth <= 0) break;
+  }
+  return ctx;
+}
+
+}  // namespace goro_leaks
