@@ -59,9 +59,15 @@ std::string_view closure_parent(std::string_view function) {
   return function.substr(0, dot);
 }
 
+// A for loop around the line inside its own function: a send in a closure
+// started from a loop ("for ... { go func() { ch <- v }() }") is not in one.
 bool in_loop(const SourceContext& src) {
-  return std::any_of(src.enclosing.begin(), src.enclosing.end(),
-                     [](const std::string& opener) { return starts_with(opener, "for ") || opener == "for {"; });
+  if (contains(src.line, "func(") || contains(src.line, "func (")) return false;  // a one-line closure
+  for (const std::string& opener : src.enclosing) {
+    if (starts_with(opener, "for ") || opener == "for {") return true;
+    if (starts_with(opener, "func") || contains(opener, "func(") || contains(opener, "func (")) return false;
+  }
+  return false;
 }
 
 bool waits_for_done(const SourceContext& src) {
@@ -125,7 +131,10 @@ Cause cause_of(const Context& c) {
   if (has_frame(g, "net/http.(*persistConn).readLoop") || has_frame(g, "net/http.(*persistConn).writeLoop")) {
     return c.http_round_trip_waiting ? Cause::kHttpClientNoTimeout : Cause::kHttpBodyNotClosed;
   }
-  if (is_running(g)) return c.same_running_stack ? Cause::kEndlessLoop : Cause::kNone;
+  if (is_running(g)) {
+    bool profiler = g.took_dump || has_frame(g, "runtime/pprof.") || has_frame(g, "goro::debug::");
+    return c.same_running_stack && !profiler ? Cause::kEndlessLoop : Cause::kNone;
+  }
   if (is_benign(g)) return Cause::kNone;
   if (s == "select (no cases)") return Cause::kSelectNoCases;
   if (has_frame(g, "context.propagateCancel")) return Cause::kContextNeverCancelled;

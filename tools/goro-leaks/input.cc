@@ -134,7 +134,9 @@ Format detect_format(std::string_view head) {
     throw ParseError(1, "an HTML page, not a goroutine dump (for a pprof endpoint, ask for "
                         "/debug/pprof/goroutine?debug=2, ?debug=1 or ?debug=0)");
   }
-  if (std::size_t p = text.find(" profile: total "); p != std::string_view::npos && p < 40) {
+  // Other pprof text profiles: "heap profile: ...", "threadcreate profile: total 9".
+  if (std::size_t p = text.find(" profile: "); p != std::string_view::npos && p < 40 &&
+                                               text.substr(0, p).find_first_of(" \n") == std::string_view::npos) {
     throw ParseError(1, "a " + std::string(text.substr(0, p)) + " profile, not a goroutine profile");
   }
   if (binary > 0) throw ParseError(1, "binary data that is neither gzip nor profile.proto");

@@ -72,6 +72,7 @@ class Aggregator {
     group.locked_to_thread += g.locked_to_thread;
     group.stack_unavailable += g.stack_unavailable;
     if (group.ids.size() < Group::kMaxGroupIds) group.ids.push_back(g.id);
+    if (out_->total == 0 && g.state == "running") group.took_dump = true;
     out_->total += 1;
   }
 

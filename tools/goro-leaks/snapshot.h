@@ -58,6 +58,10 @@ struct Group {
   std::vector<std::pair<std::string, std::string>> labels;
   std::vector<std::uint64_t> ids;      // the first kMaxGroupIds members' IDs
   std::size_t first_line = 0;          // where the first member starts in the input
+  // Holds the goroutine that wrote the dump: Go's runtime.Stack, its
+  // debug=2 profile and goro list it first, running, as do crash reports
+  // for the crashing one. It runs because it is dumping, not because it loops.
+  bool took_dump = false;
 
   static constexpr std::size_t kMaxGroupIds = 16;
   // The first frame that is not Go's or goro's runtime or standard library
