@@ -165,64 +165,67 @@ std::string creator(const Group& g) {
 }
 
 void explain(Finding& f, const Group& g) {
-  const std::string n = std::to_string(g.count) + (g.count == 1 ? " goroutine" : " goroutines");
+  const bool one = g.count == 1;
+  const std::string n = std::to_string(g.count) + (one ? " goroutine" : " goroutines");
+  // The verb agrees with n: v("sends", "send").
+  auto v = [one](const char* singular, const char* plural) { return std::string(one ? singular : plural); };
   const std::string at = where(g);
   switch (f.cause) {
     case Cause::kNilChannelSend:
-      f.explanation = n + " send on a nil channel at " + at + ". A send on a nil channel blocks forever: the channel was never made (a zero-value field or variable).";
+      f.explanation = n + " " + v("sends", "send") + " on a nil channel at " + at + ". A send on a nil channel blocks forever: the channel was never made (a zero-value field or variable).";
       f.fix = "Initialise the channel with make(chan T) before use, or guard the send; in a select, a nil channel case is skipped on purpose only when another case can fire.";
       break;
     case Cause::kNilChannelReceive:
-      f.explanation = n + " receive from a nil channel at " + at + ". A receive from a nil channel blocks forever: the channel was never made.";
+      f.explanation = n + " " + v("receives", "receive") + " from a nil channel at " + at + ". A receive from a nil channel blocks forever: the channel was never made.";
       f.fix = "Initialise the channel with make(chan T) before the goroutines start, or pass it in explicitly.";
       break;
     case Cause::kSendNoReceiver:
-      f.explanation = n + " block sending at " + at + " and nobody will receive: " + creator(g) +
+      f.explanation = n + " " + v("blocks", "block") + " sending at " + at + " and nobody will receive: " + creator(g) +
                       " stopped listening (for example it returned after the first result of a fan-out, or on an error or timeout).";
       f.fix = "Give the channel a buffer for every sender (make(chan T, n)) so senders never block, or make each send a select that also waits on ctx.Done() and cancel the context when the receiver leaves.";
       break;
     case Cause::kReceiveNoSender:
-      f.explanation = n + " block receiving at " + at + " from a channel nobody will send on or close (a path returned without sending).";
+      f.explanation = n + " " + v("blocks", "block") + " receiving at " + at + " from a channel nobody will send on or close (a path returned without sending).";
       f.fix = "Make every path of the sender send or close the channel (defer close(ch)), or receive in a select with ctx.Done() or a timeout.";
       break;
     case Cause::kProducerConsumer:
-      f.explanation = n + " at " + at + " are one side of a producer/consumer pipeline whose other side quit: a producer blocks on a send nobody receives, or a consumer ranges over a channel the producer never closed.";
+      f.explanation = n + " at " + at + " " + v("is", "are") + " one side of a producer/consumer pipeline whose other side quit: a producer blocks on a send nobody receives, or a consumer ranges over a channel the producer never closed.";
       f.fix = "The producer must close the channel when done (defer close(out)); a consumer that stops early must tell the producer (cancel a context the producer selects on) or drain the channel.";
       break;
     case Cause::kMutexNeverUnlocked:
-      f.explanation = n + " wait for a mutex at " + at + " that is never unlocked: a path returned (or panicked) while holding it.";
+      f.explanation = n + " " + v("waits", "wait") + " for a mutex at " + at + " that is never unlocked: a path returned (or panicked) while holding it.";
       f.fix = "Unlock with defer mu.Unlock() right after Lock, so every return and panic path releases it.";
       break;
     case Cause::kWaitGroupMismatch:
-      f.explanation = n + " wait in WaitGroup.Wait at " + at + ": the counter never reaches zero because Add was called more often than Done (a path skips Done).";
+      f.explanation = n + " " + v("waits", "wait") + " in WaitGroup.Wait at " + at + ": the counter never reaches zero because Add was called more often than Done (a path skips Done).";
       f.fix = "Call defer wg.Done() first thing in each goroutine, and Add exactly once per goroutine before starting it.";
       break;
     case Cause::kHttpBodyNotClosed:
-      f.explanation = n + " are net/http connection loops (persistConn readLoop/writeLoop) kept alive by response bodies that were never closed: each open body pins its connection and two goroutines.";
+      f.explanation = n + " " + v("is a", "are") + " net/http connection loop" + v("", "s") + " (persistConn readLoop/writeLoop) kept alive by response bodies that were never closed: each open body pins its connection and two goroutines.";
       f.fix = "Always defer resp.Body.Close() after a successful request (and read the body to EOF to reuse the connection); reuse one http.Client/Transport instead of making one per request.";
       break;
     case Cause::kHttpClientNoTimeout:
-      f.explanation = n + " wait on HTTP round trips at " + at + " to a server that does not answer: the client has no timeout, so they wait forever.";
+      f.explanation = n + " " + v("waits", "wait") + " on HTTP round trips at " + at + " to a server that does not answer: the client has no timeout, so they wait forever.";
       f.fix = "Set http.Client{Timeout: ...} or use http.NewRequestWithContext with a deadline; set Transport.ResponseHeaderTimeout.";
       break;
     case Cause::kContextNeverCancelled:
-      f.explanation = n + " wait at " + at + " for a context that is never cancelled: its cancel function was dropped and no deadline is set.";
+      f.explanation = n + " " + v("waits", "wait") + " at " + at + " for a context that is never cancelled: its cancel function was dropped and no deadline is set.";
       f.fix = "Call the cancel function returned by context.WithCancel/WithTimeout on every path (defer cancel()); go vet's lostcancel check finds dropped ones.";
       break;
     case Cause::kBlockedWithoutTimeout:
-      f.explanation = n + " are blocked at " + at + " with no deadline or timeout (network I/O or a select without a timeout case), so a silent peer holds them forever.";
+      f.explanation = n + " " + v("is", "are") + " blocked at " + at + " with no deadline or timeout (network I/O or a select without a timeout case), so a silent peer holds them forever.";
       f.fix = "Set deadlines on connections (conn.SetReadDeadline), add a ctx.Done() or time.After case to the select, or close the connection from the side that gives up.";
       break;
     case Cause::kSelectNoCases:
-      f.explanation = n + " run select {} at " + at + ", which blocks forever by definition.";
+      f.explanation = n + " " + v("runs", "run") + " select {} at " + at + ", which blocks forever by definition.";
       f.fix = "Return instead, or wait on a channel that is closed at shutdown.";
       break;
     case Cause::kEndlessLoop:
-      f.explanation = n + " are running at " + at + " with the same stack in every snapshot: a loop that never ends (a condition that never becomes false, or a retry without backoff).";
+      f.explanation = n + " " + v("is", "are") + " running at " + at + " with the same stack in every snapshot: a loop that never ends (a condition that never becomes false, or a retry without backoff).";
       f.fix = "Check the loop's exit condition; bound retries and sleep between them; make long loops check ctx.Done().";
       break;
     case Cause::kUnknownBlocked:
-      f.explanation = n + " are blocked [" + g.state + "] at " + at + "; no rule of the taxonomy matched.";
+      f.explanation = n + " " + v("is", "are") + " blocked" + (g.state.empty() ? std::string() : " [" + g.state + "]") + " at " + at + "; no rule of the taxonomy matched.";
       f.fix = "Check what this goroutine waits for and who is supposed to wake it.";
       break;
     case Cause::kNone:

@@ -65,7 +65,8 @@ ClassifyOptions classify_options(const Options& o) {
   ClassifyOptions c;
   c.min_count = o.min_count;
   c.min_wait_minutes = static_cast<int>(duration_flag("--min-wait", o.min_wait) / std::chrono::minutes(1));
-  c.source_roots = o.sources;
+  // The stacks' files are looked up under the current directory unless told.
+  c.source_roots = o.sources.empty() ? std::vector<std::string>{"."} : o.sources;
   return c;
 }
 
@@ -158,7 +159,7 @@ void common_flags(CLI::App* cmd, Options& o) {
                   "total-growth>N, leaks>N, suspects>N; terms separated by commas (any holds)");
   cmd->add_option("--similarity", o.similarity, "Which goroutines are the same: exact, ignore-args, function")
       ->capture_default_str();
-  cmd->add_option("--source", o.sources, "Directory to find the stacks' source files in (repeatable)");
+  cmd->add_option("--source", o.sources, "Directory to find the stacks' source files in (repeatable; default: the current directory)");
   cmd->add_option("--min-count", o.min_count, "A blocked group this large is a suspect")->capture_default_str();
   cmd->add_option("--min-wait", o.min_wait, "A group blocked this long is a suspect")->capture_default_str();
   cmd->add_option("--top", o.top, "Show only the first N groups (0: all)")->capture_default_str();
