@@ -37,6 +37,13 @@ std::string labels_of(const Group& g) {
 std::size_t shown(std::size_t n, const TextOptions& o) { return o.top == 0 ? n : std::min(n, o.top); }
 
 void print_sources(std::ostream& out, const Analysis& a) {
+  bool one_source = std::all_of(a.snapshots.begin(), a.snapshots.end(),
+                                [&](const Snapshot& s) { return s.source == a.snapshots.front().source; });
+  if (one_source && a.snapshots.size() > 1) {  // watch: the same URL polled
+    fmt::print(out, "{}: {} snapshots ({})\n", a.snapshots.front().source, a.snapshots.size(),
+               format_name(a.snapshots.back().format));
+    return;
+  }
   for (const Snapshot& s : a.snapshots) {
     fmt::print(out, "{}: {} goroutines in {} groups ({})\n", s.source, s.total, s.groups.size(), format_name(s.format));
   }
