@@ -175,6 +175,9 @@ int main(int argc, char** argv) {
   CLI::App app{"goro-leaks: finds leaking goroutines in Go and goro dumps (debug=2 text, debug=1 text, profile.proto; "
                "files, - for stdin, or http(s) URLs)"};
   app.require_subcommand(1);
+  app.footer("A DUMP is a file, - (stdin) or an http(s) URL; its format is detected.\n"
+             "Exit status: 0 done, 1 the --fail-on condition held, 2 bad usage or unreadable input.\n"
+             "Guide: docs/goro-leaks.md");
   Options o;
   CLI::App* summary = app.add_subcommand("summary", "Groups of identical stacks, largest first");
   summary->add_option("dump", o.inputs, "Dump file, - or URL")->required()->expected(1);
