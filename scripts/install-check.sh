@@ -31,6 +31,13 @@ done
 ls "$prefix/$libdir"/libgoro.* >/dev/null 2>&1 || fail "missing $libdir/libgoro.a (or .so) in the install"
 step "installed headers, $(cd "$prefix/$libdir" && ls libgoro.*), goroConfig.cmake, goro.pc"
 
+# The analyzer: installed, runnable from the prefix, and working on a dump.
+[[ -x $prefix/bin/goro-leaks ]] || fail "missing bin/goro-leaks in the install"
+"$prefix/bin/goro-leaks" summary "$root/tests/leaks/fixtures/go119_stack_all.txt" >"$work/leaks.out" 2>&1 ||
+  { cat "$work/leaks.out" >&2; fail "installed goro-leaks could not read a dump"; }
+grep -q "6 goroutines in 4 groups" "$work/leaks.out" || { cat "$work/leaks.out" >&2; fail "installed goro-leaks: wrong summary"; }
+step "installed bin/goro-leaks reads a dump"
+
 # The consumer: only public API, checked results, exit 0 on success.
 mkdir -p "$work/consumer"
 cat >"$work/consumer/main.cc" <<'EOF'
