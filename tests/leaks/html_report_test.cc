@@ -67,6 +67,7 @@ std::vector<Group> newest_groups(std::int64_t scale_first) {
   Group map = group("k-map", 20, "select <x>",
                     {frame(kMapCall, "/src/app/table.h", 88, "this=0x7ffd, k=<int>"),
                      frame("main.pipeline", "/src/app/pipeline.go", 35), frame("main.main", "/src/app/main.go", 12)});
+  map.runtime_frames = {"runtime.gopark", "runtime.selectgo"};
   Group mutex = group("k-mutex", 6, "sync.Mutex.Lock",
                       {frame("sync.(*Mutex).Lock", "/go/src/sync/mutex.go", 81), frame("app::serve", "/src/app/serve.cc", 9),
                        frame("main.main", "/src/app/main.go", 14)});
@@ -78,6 +79,7 @@ std::vector<Group> newest_groups(std::int64_t scale_first) {
   Group running = group("k-main", 1, "running", {frame("main.main", "/src/app/main.go", 20)});
   running.created_by.reset();
   running.elided_frames = 3;
+  running.locked_to_thread = 1;
   return {hostile, map, mutex, http, running};
 }
 
@@ -400,6 +402,10 @@ TEST(HtmlReport, StacksReadLikeGos) {
   EXPECT_TRUE(has(html, "main.main()\n\t/src/app/main.go:12 +0x1d\n"));
   EXPECT_TRUE(has(html, "created by main.(*Server).Serve&lt;T&gt; in goroutine 1\n\t/src/app/main.go:42 +0x55\n"));
   EXPECT_TRUE(has(html, "...<i>3 frames elided</i>..."));
+  EXPECT_TRUE(has(html, "1 goroutine [running, locked to thread]"));
+  // Runtime frames a proto dump kept above the first shown one, dimmed.
+  EXPECT_TRUE(has(html, "<span class=\"muted\">runtime.gopark</span>\n<span class=\"muted\">runtime.selectgo</span>\n"
+                        "std::map&lt;int"));
 }
 
 TEST(HtmlReport, GrowthOverTimeOnlyWithSeveralSnapshots) {
@@ -643,7 +649,7 @@ BrowserRun chromium(const BrowserDir& dir, const std::string& name, const std::f
                     const std::string& mode) {
   std::filesystem::path profile = dir.path() / (name + "-profile"), out = dir.path() / (name + ".out"),
                         err = dir.path() / (name + ".err");
-  std::string cmd = "timeout 30 " + std::string(kChromium) +
+  std::string cmd = "timeout 20 " + std::string(kChromium) +
                     " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
                     " --disable-background-networking --disable-component-update --disable-sync"
                     " --user-data-dir='" + profile.string() + "' " + mode +
@@ -706,6 +712,44 @@ TEST(HtmlReportInChromium, ScriptRunsToTheEndWithoutErrors) {
   // The hostile names stayed text in the browser's DOM too.
   EXPECT_FALSE(has(dom.out, "<script>alert(1)</script>"));
   EXPECT_FALSE(has(dom.out, "<img"));
+}
+
+// The page's script at work: a script of the test's own, appended to the
+// page, types into the filter box, clicks a group row and a flame graph
+// frame, and writes what it saw into data- attributes of <html>.
+constexpr const char* kInteraction = R"js(<script>
+(function () {
+  var d = document.documentElement.dataset, box = document.getElementById("filter");
+  var count = function () { return document.getElementById("filter-count").textContent; };
+  box.value = "pipeline";
+  box.dispatchEvent(new Event("input"));
+  d.typed = count() + "|" + document.querySelector('tr[data-group="2"]').hidden;
+  document.querySelector('tr[data-group="3"] td:nth-child(2)').click();
+  d.row = location.hash + "|" + document.getElementById("group-3").open;
+  Array.prototype.forEach.call(document.querySelectorAll("svg.flame g.f"), function (g) {
+    if (g.querySelector("title").textContent.indexOf("app::serve ") === 0) g.dispatchEvent(new MouseEvent("click"));
+  });
+  d.flame = box.value + "|" + count() + "|" + location.hash;
+})();
+</script>
+)js";
+
+TEST(HtmlReportInChromium, FilterBoxRowsAndFlameFramesWork) {
+  SKIP_WITHOUT_CHROMIUM();
+  BrowserDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::string html = report(three_snapshots());
+  html.insert(html.rfind("</body>"), kInteraction);
+  BrowserRun dom = chromium(dir, "dom", write_page(dir, "report.html", html), "--dump-dom");
+  ASSERT_EQ(dom.status, 0) << dom.err;
+  std::string html_tag = dom.out.substr(0, dom.out.find('>', dom.out.find("<html")) + 1);
+  EXPECT_FALSE(has(html_tag, "data-errors")) << html_tag;
+  // "pipeline" is in groups 0 and 1's stacks; group 2's row hides.
+  EXPECT_TRUE(has(html_tag, "data-typed=\"2 of 5 groups|true\"")) << html_tag;
+  // A click on a row opens its stack.
+  EXPECT_TRUE(has(html_tag, "data-row=\"#group-3|true\"")) << html_tag;
+  // A click on a frame filters the groups by its function.
+  EXPECT_TRUE(has(html_tag, "data-flame=\"app::serve|1 of 5 groups|#groups\"")) << html_tag;
 }
 
 }  // namespace

@@ -335,7 +335,7 @@ class Page {
     out_ << "<section id=\"flame\">\n<h2>Flame graph</h2>\n<p class=\"muted\">The newest snapshot's "
          << plural(newest_.total, "goroutine", "goroutines")
          << ": the outermost frame at the top, each row a frame deeper; a frame's width is its goroutine count. "
-            "Hover a frame for its count. <span class=\"swatch leak\"></span> a leaking group's innermost frame, "
+            "Hover a frame for its count, click it to filter the groups. <span class=\"swatch leak\"></span> a leaking group's innermost frame, "
             "<span class=\"swatch suspect\"></span> a suspect one's.</p>\n<div class=\"flame-wrap\">\n";
     write_flame_svg(out_, build_flame_tree(newest_, a_.findings));
     out_ << "</div>\n</section>\n";
@@ -386,6 +386,7 @@ class Page {
   // A 100x20 line of the counts, scaled to their maximum, with a dot on the
   // newest. Red when the series grows like a leak.
   static std::string sparkline(const std::vector<std::int64_t>& c, bool grows) {
+    if (c.empty()) return "";
     std::int64_t max = 1;
     for (std::int64_t v : c) max = std::max(max, v);
     std::string points, last;
@@ -403,7 +404,8 @@ class Page {
            "\"/><circle cx=\"" + cx + "\" cy=\"" + cy + "\" r=\"2\"/></svg>";
   }
 
-  // Filter box and row clicks. Sets data-ready last, so a test (or a
+  // Filter box, row clicks (to the stack) and flame graph clicks (filter
+  // the groups by that frame's function). Sets data-ready last, so a test (or a
   // reader's devtools) can tell that it ran to the end.
   void script() {
     out_ << "<script>" << kScript << "</script>\n</body>\n</html>\n";
@@ -460,6 +462,7 @@ details.folded { margin: 10px 0; }
 .flame-wrap { border: 1px solid var(--line); border-radius: 4px; padding: 4px; overflow-x: auto; }
 svg.flame { display: block; max-width: 100%; height: auto; }
 svg.flame text { fill: #000; pointer-events: none; }
+svg.flame g.f { cursor: pointer; }
 svg.flame g.f:hover rect { stroke: #000; stroke-width: 1; }
 svg.flame g.leak rect { stroke: #4a1457; stroke-width: 1.5; }
 svg.flame g.suspect rect { stroke: #1d4f7a; stroke-width: 1.5; }
@@ -500,6 +503,15 @@ table.growth tr.total td { background: var(--head); }
     r.addEventListener("click", function (ev) {
       if (ev.target.closest("a")) return;
       location.hash = "group-" + r.dataset.group;
+      openTarget();  // hashchange comes later, and not at all when the hash is the same
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("svg.flame g.f"), function (g, i) {
+    g.addEventListener("click", function () {
+      var t = g.querySelector("title").textContent;
+      box.value = i === 0 ? "" : t.slice(0, t.lastIndexOf(" \u2014 "));  // the root: all groups
+      filter();
+      location.hash = "groups";
     });
   });
   window.addEventListener("hashchange", openTarget);
