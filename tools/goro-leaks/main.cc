@@ -105,6 +105,24 @@ int verdict(const Options& o, const std::optional<FailOn>& fail_on, const Analys
   return held.empty() ? kExitOk : kExitFailOn;
 }
 
+// The last line of `watch`: one word for a glance at a terminal or a log.
+void print_watch_verdict(std::ostream& out, const Analysis& a) {
+  auto worst = Verdict::kOk;
+  const Finding* top = nullptr;
+  for (const Finding& f : a.findings) {
+    if (f.verdict > worst) worst = f.verdict, top = &f;
+  }
+  if (top == nullptr) {
+    out << "verdict: no leak over " << a.snapshots.size() << " polls\n";
+    return;
+  }
+  const Group& g = a.snapshots.back().groups[top->group];
+  const Frame* where = g.first_user_frame();
+  out << "verdict: " << (worst == Verdict::kLeak ? "LEAK" : "SUSPECT") << " — " << cause_id(top->cause) << " at "
+      << (where != nullptr ? where->function : g.frames.empty() ? "?" : g.frames.front().function) << " ("
+      << g.count << " goroutines)\n";
+}
+
 int run(const std::string& command, const Options& o) {
   std::optional<FailOn> fail_on;
   if (!o.fail_on.empty()) fail_on.emplace(o.fail_on);  // bad expressions fail before any work
@@ -139,6 +157,7 @@ int run(const std::string& command, const Options& o) {
       print_diff(std::cout, a, TextOptions{10, false, false});
       std::cout << '\n';
       print_classify(std::cout, a, t);
+      print_watch_verdict(std::cout, a);
     }
   } else if (command == "report") {
     std::ofstream out(o.html, std::ios::binary);
