@@ -9,6 +9,10 @@
 // control. Nothing from a dump is ever written inside <script> or <style>;
 // the script reads what it needs from the escaped DOM.
 //
+// Sections, in order: overview, findings, the groups table, the flame
+// graph, growth over time (with several snapshots only), and the stacks
+// last, as they are long and read by reference (links and row clicks).
+//
 // Anchors: group i of the newest snapshot is "#group-i" (its stack), its
 // row in the groups table carries data-group="i"; findings link there.
 #include "html_report.h"
@@ -16,6 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flame_graph.h"
