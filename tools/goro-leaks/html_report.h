@@ -8,12 +8,14 @@
 
 namespace goro_leaks {
 
-// Writes the page: overview (sources, formats, totals, verdict counts),
-// findings with cause, explanation, fix and evidence, the groups table of
-// the newest snapshot, each group's stack, a flame graph of all goroutine
-// stacks (inline SVG, width proportional to goroutine count), and, when
-// there are several snapshots, the growth of each group over time.
-// Everything taken from the dumps is HTML-escaped.
+// Writes the page, in this order: overview (sources, formats, totals,
+// verdict counts per cause), findings (cause, verdict, explanation, fix,
+// evidence, the blocking source line), the groups table of the newest
+// snapshot (filterable; a click opens the group's stack), a flame graph of
+// all goroutine stacks (inline SVG, width proportional to goroutine count),
+// with several snapshots the growth of each group over time (sparklines),
+// and last every group's stack. Everything taken from the dumps is
+// HTML-escaped.
 void write_html_report(std::ostream& out, const Analysis& analysis);
 
 }  // namespace goro_leaks
