@@ -102,7 +102,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\n", 3, "without a file:line"},
                       Bad{"goroutine profile: total 1\n#\t0x1\tf+0x1\ta.go:1\n", 2, "outside a group"},
                       Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\t\n", 3, "without a function"},
-                      Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\t\t\n", 3, "without a file:line"}));
+                      Bad{"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tf+0x1\t\t\n", 3, "without a file:line"},
+                      // Was signed overflow (UBSan) when the counts were summed.
+                      Bad{"goroutine profile: total 1\n9223372036854775807 @ 0x1\n\n9223372036854775807 @ 0x2\n", 4,
+                          "more than 2^63-1"}));
 
 }  // namespace
 
@@ -141,7 +144,7 @@ TEST(TextParsersUnderMutation, OnlyEverThrowParseError) {
         if (parser == 0) {
           goro_leaks::parse_go_debug1(in, [](StackGroup&&) {});
         } else {
-          goro_leaks::parse_go_text(in, [](goro_leaks::Goroutine&&) {});
+          goro_leaks::parse_go_text(in, [](const goro_leaks::Goroutine&) {});
         }
       } catch (const ParseError&) {
         ++errors;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <goro/goro.h>
 
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -89,6 +91,9 @@ func main() {
 			go parkOn(ch)
 		}
 	})
+	pprof.Do(context.Background(), pprof.Labels("bytes", string([]byte{0xff, 0xfe})), func(context.Context) {
+		go parkOn(ch)
+	})
 	time.Sleep(100 * time.Millisecond)
 	f, _ := os.Create(")" + file + R"(")
 	pprof.Lookup("goroutine").WriteTo(f, 0)
@@ -100,13 +105,80 @@ func main() {
   goro_leaks::ProfileInfo info;
   std::vector<StackGroup> gs = goro_leaks::read_profile_proto(in, &info);
   EXPECT_EQ(info.sample_type, "goroutine");
+  using Labels = std::vector<std::pair<std::string, std::string>>;
   const StackGroup* parked = nullptr;
+  const StackGroup* non_utf8 = nullptr;  // labelled with bytes that are not UTF-8
   for (const StackGroup& g : gs) {
-    if (has_frame(g, "main.parkOn")) parked = &g;
+    if (has_frame(g, "main.parkOn") && g.labels == Labels{{"job", "ingest"}}) parked = &g;
+    if (has_frame(g, "main.parkOn") && g.labels == Labels{{"bytes", "\xff\xfe"}}) non_utf8 = &g;
   }
   ASSERT_NE(parked, nullptr);
   EXPECT_EQ(parked->count, 4);
-  EXPECT_EQ(parked->labels, (std::vector<std::pair<std::string, std::string>>{{"job", "ingest"}}));
+  ASSERT_NE(non_utf8, nullptr);
+  EXPECT_EQ(non_utf8->count, 1);
+}
+
+// A hand-made profile.proto: just enough of protobuf's wire format to write
+// the profiles these tests need (field numbers from src/debug/profile.proto).
+struct Pb {
+  std::string bytes;
+  void varint(std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) bytes += static_cast<char>(v | 0x80);
+    bytes += static_cast<char>(v);
+  }
+  Pb& num(int field, std::int64_t v) {
+    varint(static_cast<std::uint64_t>(field) << 3);
+    varint(static_cast<std::uint64_t>(v));
+    return *this;
+  }
+  Pb& str(int field, const std::string& s) {
+    varint(static_cast<std::uint64_t>(field) << 3 | 2);
+    varint(s.size());
+    bytes += s;
+    return *this;
+  }
+  Pb& msg(int field, const Pb& m) { return str(field, m.bytes); }
+};
+
+// A goroutine profile of `sample_type`/count: samples of the given counts,
+// each at one location in main.f (/a.go:7), the first labelled k=<label>.
+std::string hand_made_profile(const std::string& sample_type, const std::vector<std::int64_t>& counts,
+                              const std::string& label = "v") {
+  Pb p;
+  p.msg(1, Pb().num(1, 1).num(2, 2));  // sample_type {type: sample_type, unit: "count"}
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    Pb sample;
+    sample.num(1, 1).num(2, counts[i]);
+    if (i == 0) sample.msg(3, Pb().num(1, 3).num(2, 4));  // label {key: "k", str: label}
+    p.msg(2, sample);
+  }
+  p.msg(4, Pb().num(1, 1).num(3, 0x4b4b7a).msg(4, Pb().num(1, 1).num(2, 7)));  // location 1: main.f line 7
+  p.msg(5, Pb().num(1, 1).num(2, 5).num(4, 6));  // function 1: main.f in /a.go
+  for (const std::string& s : {std::string(), sample_type, std::string("count"), std::string("k"), label,
+                               std::string("main.f"), std::string("/a.go")}) {
+    p.str(6, s);
+  }
+  p.num(9, 1700000000000000000);  // time_nanos
+  return p.bytes;
+}
+
+// Go writes a string's bytes as they are (a label value need not be UTF-8)
+// and reads them back; protobuf's C++ proto3 parser alone would refuse the
+// profile ("not a protobuf-encoded profile", found by fuzz_profile_proto).
+TEST(ProfileReader, StringsNeedNotBeUtf8) {
+  std::vector<StackGroup> gs = read(hand_made_profile("goroutine", {2}, "\xff\xfe"));
+  ASSERT_EQ(gs.size(), 1u);
+  EXPECT_EQ(gs[0].labels, (std::vector<std::pair<std::string, std::string>>{{"k", "\xff\xfe"}}));
+}
+
+TEST(ProfileReader, CountsThatOverflowAreAParseError) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  try {
+    read(hand_made_profile("goroutine", {kMax, kMax}));
+    ADD_FAILURE() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 2^63-1"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ProfileReader, BrokenInputIsAClearError) {

@@ -155,7 +155,9 @@ class Parser {
   }
 
   void end_group() {
-    sum_ += group_.count;
+    if (__builtin_add_overflow(sum_, group_.count, &sum_)) {
+      throw ParseError(group_.line, "the groups' counts add up to more than 2^63-1");
+    }
     emit_(std::move(group_));
     group_ = StackGroup();
     open_ = false;
