@@ -72,6 +72,28 @@ TEST(GoDebug1Parser, UnnamedFramesAndNoGroups) {
   EXPECT_EQ(total, 0);
 }
 
+// Go 1.26's goroutineleak profile (GOEXPERIMENT=goroutineleakprofile,
+// /debug/pprof/goroutineleak?debug=1): the same text under its own header.
+TEST(GoDebug1Parser, Go126GoroutineLeakProfile) {
+  std::int64_t total = 0;
+  std::vector<StackGroup> gs = parse(
+      "goroutineleak profile: total 6\n"
+      "6 @ 0x104235dae 0x1041c1ce6 0x1041c18f6 0x10428dd6a 0x104242ef4\n"
+      "#\t0x10428dd69\tapp.(*Server).AggregateResults.func1+0x35\tapp/server.go:37\n"
+      "\n",
+      &total);
+  EXPECT_EQ(total, 6);
+  ASSERT_EQ(gs.size(), 1u);
+  EXPECT_EQ(gs[0].count, 6);
+  EXPECT_EQ(gs[0].pcs.size(), 5u);
+  ASSERT_EQ(gs[0].frames.size(), 1u);
+  EXPECT_EQ(gs[0].frames[0].function, "app.(*Server).AggregateResults.func1");
+  EXPECT_EQ(gs[0].frames[0].where.line, 37);
+  // No leaks: just the header.
+  EXPECT_TRUE(parse("goroutineleak profile: total 0\n", &total).empty());
+  EXPECT_EQ(total, 0);
+}
+
 TEST(GoUnquote, HandlesGosEscapes) {
   std::string out;
   ASSERT_TRUE(goro_leaks::go_unquote(R"("a\"b\\c\n\t\x41\u00e9\U0001F600\101")", &out));
@@ -91,6 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
     GoDebug1Parser, MalformedDebug1,
     ::testing::Values(Bad{"", 0, "no \"goroutine profile"},
                       Bad{"goroutine 1 [running]:\n", 1, "expected \"goroutine profile: total N\""},
+                      Bad{"goroutineleak profile: total x\n", 1, "or \"goroutineleak profile: total N\""},
+                      Bad{"heap profile: total 1\n", 1, "expected \"goroutine profile: total N\""},
                       Bad{"goroutine profile: total 5\n3 @ 0x1\n#\t0x0\tf+0x1\ta.go:1\n", 3, "total 5 but the groups count 3"},
                       Bad{"goroutine profile: total 1\nx @ 0x1\n", 2, "expected \"<count> @ <pcs>\""},
                       Bad{"goroutine profile: total 1\n1 @ 0xzz\n", 2, "bad pc"},

@@ -162,6 +162,27 @@ std::string hand_made_profile(const std::string& sample_type, const std::vector<
   return p.bytes;
 }
 
+// Go 1.26's goroutineleak profile (GOEXPERIMENT=goroutineleakprofile,
+// /debug/pprof/goroutineleak) is a goroutine profile whose sample type is
+// "goroutineleak": read the same way, the type told.
+TEST(ProfileReader, ReadsGo126GoroutineLeakProfiles) {
+  goro_leaks::ProfileInfo info;
+  std::vector<StackGroup> gs = read(hand_made_profile("goroutineleak", {6, 1}), &info);
+  EXPECT_EQ(info.sample_type, "goroutineleak");
+  EXPECT_EQ(info.total, 7);
+  EXPECT_EQ(info.time_nanos, 1700000000000000000);
+  ASSERT_EQ(gs.size(), 2u);
+  EXPECT_EQ(gs[0].count, 6);
+  EXPECT_EQ(gs[0].pcs, std::vector<std::uint64_t>{0x4b4b7a});
+  ASSERT_EQ(gs[0].frames.size(), 1u);
+  EXPECT_EQ(gs[0].frames[0].function, "main.f");
+  EXPECT_EQ(gs[0].frames[0].where.file, "/a.go");
+  EXPECT_EQ(gs[0].frames[0].where.line, 7);
+  EXPECT_EQ(gs[0].labels, (std::vector<std::pair<std::string, std::string>>{{"k", "v"}}));
+  EXPECT_EQ(read(hand_made_profile("goroutine", {1}), &info).size(), 1u);
+  EXPECT_EQ(info.sample_type, "goroutine");
+}
+
 // Go writes a string's bytes as they are (a label value need not be UTF-8)
 // and reads them back; protobuf's C++ proto3 parser alone would refuse the
 // profile ("not a protobuf-encoded profile", found by fuzz_profile_proto).

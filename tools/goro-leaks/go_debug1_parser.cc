@@ -8,7 +8,18 @@
 namespace goro_leaks {
 namespace {
 
-constexpr std::string_view kHeader = "goroutine profile: total ";
+// Go's printCountProfile header: "<profile name> profile: total N". The
+// goroutine profile's, or Go 1.26's goroutineleak profile's (the goroutines
+// the GC proved blocked forever; GOEXPERIMENT=goroutineleakprofile), which
+// has the same body.
+constexpr std::string_view kHeaders[] = {"goroutine profile: total ", "goroutineleak profile: total "};
+
+bool parse_header(std::string_view line, std::int64_t* total) {
+  for (std::string_view h : kHeaders) {
+    if (starts_with(line, h)) return parse_int(line.substr(h.size()), total);
+  }
+  return false;
+}
 
 void append_utf8(std::string& out, std::uint32_t r) {
   if (r < 0x80) {
@@ -39,7 +50,9 @@ class Parser {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       step(line);
     }
-    if (!seen_header_) throw ParseError(lineno_, "no \"goroutine profile: total N\" header (not a debug=1 profile)");
+    if (!seen_header_) {
+      throw ParseError(lineno_, "no \"goroutine profile: total N\" header (nor goroutineleak's; not a debug=1 profile)");
+    }
     if (open_) end_group();
     if (sum_ != total_) {
       throw ParseError(lineno_, "the header says total " + std::to_string(total_) + " but the groups count " +
@@ -52,8 +65,9 @@ class Parser {
   void step(std::string_view line) {
     if (!seen_header_) {
       if (line.empty()) return;
-      if (line.substr(0, kHeader.size()) != kHeader || !parse_int(line.substr(kHeader.size()), &total_)) {
-        throw ParseError(lineno_, "expected \"goroutine profile: total N\", got \"" + std::string(line) + "\"");
+      if (!parse_header(line, &total_)) {
+        throw ParseError(lineno_, "expected \"goroutine profile: total N\" (or \"goroutineleak profile: total N\"), got \"" +
+                                      std::string(line) + "\"");
       }
       seen_header_ = true;
       return;
