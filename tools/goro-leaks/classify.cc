@@ -248,7 +248,9 @@ void judge(Finding& f, const Group& g, const GroupSeries* series, std::size_t sn
   if (series != nullptr && series->monotonic_growth) {
     std::string counts;
     for (std::int64_t c : series->counts) counts += (counts.empty() ? "" : " -> ") + std::to_string(c);
-    add(snapshots >= 3 ? Verdict::kLeak : Verdict::kSuspect, "grew " + counts);
+    // Two steps of growth without a step back is a trend; one step may be
+    // a burst (a group that appears in the last snapshot, say).
+    add(series->growth_steps >= 2 ? Verdict::kLeak : Verdict::kSuspect, "grew " + counts);
   }
   if (g.count >= o.min_count) add(Verdict::kSuspect, std::to_string(g.count) + " goroutines blocked here (>= " + std::to_string(o.min_count) + ")");
   if (g.max_wait_minutes >= o.min_wait_minutes && g.max_wait_minutes > 0) {
@@ -312,7 +314,7 @@ std::string_view verdict_name(Verdict v) {
 std::vector<Finding> classify(const std::vector<Snapshot>& snapshots, const Diff& diff, const ClassifyOptions& options) {
   const Snapshot& last = snapshots.back();
   std::unordered_map<std::string_view, const GroupSeries*> series_of;
-  for (const GroupSeries& s : diff.series) series_of.emplace(s.key, &s);
+  for (const GroupSeries& s : diff.series) series_of.emplace(s.key, &s);  // diff_key's value
   bool round_trip_waiting = std::any_of(last.groups.begin(), last.groups.end(), [](const Group& g) {
     return has_frame(g, "net/http.(*persistConn).roundTrip") || has_frame(g, "net/http.(*Transport).roundTrip");
   });
@@ -321,7 +323,7 @@ std::vector<Finding> classify(const std::vector<Snapshot>& snapshots, const Diff
   std::vector<Finding> out;
   for (std::size_t i = 0; i < last.groups.size(); ++i) {
     const Group& g = last.groups[i];
-    auto it = series_of.find(g.key);
+    auto it = series_of.find(diff_key(diff, g));
     const GroupSeries* series = it == series_of.end() ? nullptr : it->second;
     Context c;
     c.group = &g;

@@ -18,12 +18,16 @@ struct GroupSeries {
   std::int64_t growth = 0;           // last count - first count
   bool is_new = false;               // absent from the first snapshot
   bool vanished = false;             // absent from the last snapshot
-  // Never shrank and grew overall over three or more snapshots, or grew
-  // over two: the shape of a leak.
+  // Never shrank and grew overall: the shape of a leak.
   bool monotonic_growth = false;
+  int growth_steps = 0;              // how many steps between snapshots grew
 };
 
 struct Diff {
+  // Groups are matched by Group::key; by Group::stack_key when the
+  // snapshots are of different formats (only debug=2 has creators, only
+  // debug=1 and profile.proto have labels).
+  bool by_stack = false;
   std::vector<std::int64_t> totals;  // per snapshot
   // Every group seen in any snapshot, by growth (largest first), then by
   // last count, then key.
@@ -33,5 +37,8 @@ struct Diff {
 // Matches groups across snapshots by key. The snapshots must have been
 // read with the same similarity.
 Diff diff_snapshots(const std::vector<Snapshot>& snapshots);
+
+// The key `diff` matches `g` by.
+inline const std::string& diff_key(const Diff& d, const Group& g) { return d.by_stack ? g.stack_key : g.key; }
 
 }  // namespace goro_leaks

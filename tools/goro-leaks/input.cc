@@ -80,6 +80,7 @@ bool has_goroutine_header(std::string_view head) {
 
 Snapshot read_detected(std::istream& in, const std::string& name, Similarity similarity) {
   std::string head = read_head(in);
+  if (head.rfind("\xEF\xBB\xBF", 0) == 0) head.erase(0, 3);  // a UTF-8 byte order mark (editors on Windows)
   Format format = detect_format(head);
   PrefixedBuffer buffer(std::move(head), in.rdbuf());
   std::istream joined(&buffer);
@@ -94,6 +95,22 @@ std::pair<std::string, std::string> split_url(const std::string& url) {
   return {url.substr(0, path), url.substr(path)};
 }
 
+// httplib names errors with one word ("Connection"); say what it means.
+std::string fetch_error(httplib::Error e, const FetchOptions& options) {
+  std::string limit = std::to_string(options.timeout.count()) + " ms";
+  switch (e) {
+    case httplib::Error::Connection:
+      return "cannot connect (refused, unreachable, or no connection within " + limit + ")";
+    case httplib::Error::Read:
+      return "no answer within " + limit + " (or the connection broke while reading)";
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLServerVerification:
+      return "TLS handshake failed (" + httplib::to_string(e) + ")";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
 std::string fetch(const std::string& url, const FetchOptions& options) {
   auto [origin, path] = split_url(url);
   httplib::Client client(origin);
@@ -104,7 +121,7 @@ std::string fetch(const std::string& url, const FetchOptions& options) {
   client.set_read_timeout(seconds.count(), micros.count());
   client.set_follow_location(true);
   httplib::Result res = client.Get(path);
-  if (!res) throw InputError("GET " + url + ": " + httplib::to_string(res.error()));
+  if (!res) throw InputError("GET " + url + ": " + fetch_error(res.error(), options));
   if (res->status != 200) {
     throw InputError("GET " + url + ": HTTP " + std::to_string(res->status) +
                      (res->body.empty() ? std::string() : " (" + first_line_of(res->body) + ")"));

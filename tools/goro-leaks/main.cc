@@ -31,6 +31,7 @@ struct Options {
   std::vector<std::string> inputs;
   bool json = false;
   std::string fail_on;
+  bool fail_on_given = false;  // --fail-on "" is an error, not "no check"
   std::string similarity = "ignore-args";
   std::vector<std::string> sources;
   std::int64_t min_count = 10;
@@ -73,6 +74,7 @@ ClassifyOptions classify_options(const Options& o) {
 FetchOptions fetch_options(const Options& o) {
   FetchOptions f;
   f.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(duration_flag("--timeout", o.timeout));
+  if (f.timeout <= std::chrono::milliseconds(0)) throw UsageError("--timeout must be at least 1ms");
   return f;
 }
 
@@ -83,7 +85,10 @@ Analysis load(const Options& o) {
     try {
       snaps.push_back(load_snapshot(in, sim, fetch_options(o)));
     } catch (const ParseError& e) {
-      throw InputError(in + ": " + e.what());
+      // profile.proto has no lines: its errors carry line 0, not worth saying.
+      std::string what = e.what();
+      if (e.line() == 0 && what.rfind("line 0: ", 0) == 0) what.erase(0, 8);
+      throw InputError(in + ": " + what);
     }
   }
   return analyze(std::move(snaps), sim, classify_options(o));
@@ -125,7 +130,7 @@ void print_watch_verdict(std::ostream& out, const Analysis& a) {
 
 int run(const std::string& command, const Options& o) {
   std::optional<FailOn> fail_on;
-  if (!o.fail_on.empty()) fail_on.emplace(o.fail_on);  // bad expressions fail before any work
+  if (o.fail_on_given) fail_on.emplace(o.fail_on);  // bad expressions fail before any work
   Analysis a;
   if (command == "watch") {
     WatchOptions w;
@@ -178,10 +183,15 @@ void common_flags(CLI::App* cmd, Options& o) {
                   "total-growth>N, leaks>N, suspects>N; terms separated by commas (any holds)");
   cmd->add_option("--similarity", o.similarity, "Which goroutines are the same: exact, ignore-args, function")
       ->capture_default_str();
-  cmd->add_option("--source", o.sources, "Directory to find the stacks' source files in (repeatable; default: the current directory)");
+  // One directory per --source, so that the dumps after it stay dumps.
+  cmd->add_option("--source", o.sources,
+                  "Directory to find the stacks' source files in (repeatable; default: the current directory)")
+      ->allow_extra_args(false);
   cmd->add_option("--min-count", o.min_count, "A blocked group this large is a suspect")->capture_default_str();
   cmd->add_option("--min-wait", o.min_wait, "A group blocked this long is a suspect")->capture_default_str();
-  cmd->add_option("--top", o.top, "Show only the first N groups (0: all)")->capture_default_str();
+  cmd->add_option("--top", o.top, "Show only the first N groups (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--stacks", o.stacks, "Print each group's stack");
   cmd->add_option("--timeout", o.timeout, "Connect and read timeout for URLs")->capture_default_str();
 }
@@ -222,8 +232,10 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitError;
   }
+  CLI::App* command = app.get_subcommands().front();
+  o.fail_on_given = command->count("--fail-on") > 0;
   try {
-    return run(app.get_subcommands().front()->get_name(), o);
+    return run(command->get_name(), o);
   } catch (const std::exception& e) {  // InputError, UsageError, FailOnError, ParseError
     std::cerr << "goro-leaks: " << e.what() << '\n';
     return kExitError;

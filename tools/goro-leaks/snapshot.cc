@@ -120,7 +120,9 @@ class Aggregator {
     // Running and runnable alternate from one snapshot to the next for the
     // same busy goroutine; they are one group.
     key_.append(state == "runnable" ? std::string_view("running") : state).push_back('\n');
+    stack_begin_ = key_.size();
     for (const Frame& f : frames) append_frame(f.function, f.args, f.where);
+    stack_end_ = key_.size();
     if (created != nullptr) {
       key_.append("created by ");
       append_frame(created->function, {}, created->where);
@@ -145,6 +147,7 @@ class Aggregator {
     index_.emplace(key_, out_->groups.size());
     Group& g = out_->groups.emplace_back();
     g.key = key_;
+    g.stack_key = key_.substr(stack_begin_, stack_end_ - stack_begin_);
     g.frames = frames;
     g.first_line = line;
     return g;
@@ -153,6 +156,7 @@ class Aggregator {
   Similarity similarity_;
   Snapshot* out_;
   std::string key_;  // reused: no allocation per goroutine once warm
+  std::size_t stack_begin_ = 0, stack_end_ = 0;  // the frames' part of key_
   std::unordered_map<std::string, std::size_t, KeyHash, std::equal_to<>> index_;
 };
 

@@ -38,6 +38,9 @@ std::optional<Similarity> parse_similarity(std::string_view name);
 // labels under the chosen similarity.
 struct Group {
   std::string key;               // identity across snapshots (for diff)
+  // The part of key that every format has: the frames alone (no state,
+  // creator or labels). diff matches by it when the snapshots' formats differ.
+  std::string stack_key;
   std::int64_t count = 0;
   // Go's wait reason ("chan receive", "semacquire", "IO wait", "running");
   // for debug=1 and profile.proto, which carry none, inferred from the

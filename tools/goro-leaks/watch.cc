@@ -57,7 +57,7 @@ Analysis watch(const std::string& url, const WatchOptions& o, std::ostream& out,
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + o.duration;
   std::string last_error;
-  for (Clock::time_point next = start;; next += o.every) {
+  for (Clock::time_point next = start;;) {
     wait_with_progress(start, next, o.duration, o.progress, progress);
     try {
       snaps.push_back(load_snapshot(url, o.similarity, o.fetch));
@@ -66,8 +66,12 @@ Analysis watch(const std::string& url, const WatchOptions& o, std::ostream& out,
       last_error = e.what();
       fmt::print(progress, "goro-leaks: poll failed: {}\n", last_error);
     }
-    if (next + o.every > end && snaps.size() >= 2) break;
-    if (next + o.every > end && Clock::now() > end + o.every * 3) break;  // endpoint keeps failing
+    // The next tick of the schedule after now: a poll slower than --every
+    // skips ticks instead of firing late ones back to back.
+    Clock::time_point now = Clock::now();
+    next = start + o.every * ((now - start) / o.every + 1);
+    if (next > end && snaps.size() >= 2) break;
+    if (now > end + o.every * 3) break;  // the endpoint keeps failing
   }
   if (snaps.size() < 2) {
     throw InputError("watch " + url + ": " + std::to_string(snaps.size()) + " successful poll(s), need two" +
