@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"sync"
 )
 
 // Cause blocked-without-timeout: a network read with no deadline.
@@ -26,25 +25,6 @@ func probe(addr string) (string, error) {
 		return "", err
 	}
 	return bufio.NewReader(conn).ReadString('\n')
-}
-
-// silentBackend accepts connections and keeps them open without ever
-// answering. Its accept loop is a single long-lived goroutine (not a leak).
-type silentBackend struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (b *silentBackend) acceptLoop(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		b.mu.Lock()
-		b.conns = append(b.conns, c)
-		b.mu.Unlock()
-	}
 }
 
 func blockedWithoutTimeout(h *harness) {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 )
 
 // Cause http-client-no-timeout: an http.Client without Timeout calling a
@@ -37,30 +36,12 @@ func (c *quoteClient) quote(symbol string) (string, error) {
 	return string(b), err
 }
 
-// blackHole accepts connections and never reads from or writes to them.
-type blackHole struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (b *blackHole) serve(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		b.mu.Lock()
-		b.conns = append(b.conns, c)
-		b.mu.Unlock()
-	}
-}
-
 func httpClientNoTimeout(h *harness) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fatalf("http-client-no-timeout: %v", err)
 	}
-	go (&blackHole{}).serve(ln)
+	go (&silentBackend{}).acceptLoop(ln)
 	// BUG: no Timeout (e.g. Timeout: 5 * time.Second), no context deadline.
 	c := &quoteClient{http: &http.Client{Transport: &http.Transport{}}, base: "http://" + ln.Addr().String()}
 	base := h.settle(-1)

@@ -19,12 +19,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -234,4 +236,24 @@ func (h *harness) writeProfile(name string, debug int) {
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "leakcauses: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// silentBackend accepts connections and keeps them open without ever
+// answering (blocked-without-timeout, http-client-no-timeout). Its accept
+// loop is a single long-lived goroutine (not a leak).
+type silentBackend struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (b *silentBackend) acceptLoop(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		b.conns = append(b.conns, c)
+		b.mu.Unlock()
+	}
 }
