@@ -194,15 +194,20 @@ TEST_F(Causes, WithoutSourceTheStackAloneDecides) {
   });
 }
 
+// One text dump, analysed alone.
+Analysis analyze_text(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<Snapshot> snaps{load_snapshot(in, "text", Similarity::kIgnoreArgs)};
+  return analyze(std::move(snaps), Similarity::kIgnoreArgs, {});
+}
+
 // Go marks goroutines its GC proved unreachable "(leaked)" (Go 1.26's
 // goroutineleak profile): proof enough on its own.
 TEST(Classify, GoLeakedMarkIsALeak) {
-  std::istringstream in(
+  Analysis a = analyze_text(
       "goroutine 7 [chan send (leaked)]:\n"
       "main.worker(0xc000010000)\n\t/src/w.go:10 +0x1d\n"
       "created by main.main in goroutine 1\n\t/src/w.go:30 +0x2f\n");
-  std::vector<Snapshot> snaps{load_snapshot(in, "leak", Similarity::kIgnoreArgs)};
-  Analysis a = analyze(std::move(snaps), Similarity::kIgnoreArgs, {});
   ASSERT_EQ(a.findings.size(), 1u);
   EXPECT_EQ(a.findings[0].verdict, Verdict::kLeak);
   EXPECT_NE(a.findings[0].evidence.front().find("(leaked)"), std::string::npos);
@@ -210,12 +215,10 @@ TEST(Classify, GoLeakedMarkIsALeak) {
 
 // Age alone makes a suspect: Go prints ", N minutes" for long waits.
 TEST(Classify, OldWaitsAreSuspects) {
-  std::istringstream in(
+  Analysis a = analyze_text(
       "goroutine 7 [chan receive, 42 minutes]:\n"
       "main.worker(0xc000010000)\n\t/src/w.go:10 +0x1d\n"
       "created by main.main\n\t/src/w.go:30 +0x2f\n");
-  std::vector<Snapshot> snaps{load_snapshot(in, "old", Similarity::kIgnoreArgs)};
-  Analysis a = analyze(std::move(snaps), Similarity::kIgnoreArgs, {});
   ASSERT_EQ(a.findings.size(), 1u);
   EXPECT_EQ(a.findings[0].verdict, Verdict::kSuspect);
   EXPECT_EQ(a.findings[0].cause, Cause::kReceiveNoSender);
@@ -224,13 +227,11 @@ TEST(Classify, OldWaitsAreSuspects) {
 
 // goro's own dumps: goro::Mutex, goro::WaitGroup and C++ functions.
 TEST(Classify, GoroDumpsUseTheSameTaxonomy) {
-  std::istringstream in(
+  Analysis a = analyze_text(
       "goroutine 12 [sync.Mutex.Lock, 9 minutes]:\n"
       "goro::Mutex::lock()\n\t/src/goro/src/sync/mutex.cc:40 +0x55\n"
       "app::Cache::get()\n\t/src/app/cache.cc:17 +0x2a\n"
       "created by app::serve in goroutine 1\n\t/src/app/server.cc:88 +0x91\n");
-  std::vector<Snapshot> snaps{load_snapshot(in, "goro", Similarity::kIgnoreArgs)};
-  Analysis a = analyze(std::move(snaps), Similarity::kIgnoreArgs, {});
   ASSERT_EQ(a.findings.size(), 1u);
   EXPECT_EQ(a.findings[0].cause, Cause::kMutexNeverUnlocked);
   EXPECT_EQ(where(a.snapshots[0].groups[0]), "app::Cache::get");

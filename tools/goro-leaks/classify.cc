@@ -17,6 +17,7 @@
 #include "classify.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 
 #include "source_lookup.h"
@@ -260,47 +261,36 @@ void judge(Finding& f, const Group& g, const GroupSeries* series, std::size_t sn
 
 }  // namespace
 
-std::string_view cause_id(Cause c) {
-  switch (c) {
-    case Cause::kNone: return "none";
-    case Cause::kNilChannelSend: return "nil-channel-send";
-    case Cause::kNilChannelReceive: return "nil-channel-receive";
-    case Cause::kSendNoReceiver: return "send-no-receiver";
-    case Cause::kReceiveNoSender: return "receive-no-sender";
-    case Cause::kProducerConsumer: return "producer-consumer";
-    case Cause::kMutexNeverUnlocked: return "mutex-never-unlocked";
-    case Cause::kWaitGroupMismatch: return "waitgroup-mismatch";
-    case Cause::kHttpBodyNotClosed: return "http-body-not-closed";
-    case Cause::kHttpClientNoTimeout: return "http-client-no-timeout";
-    case Cause::kContextNeverCancelled: return "context-never-cancelled";
-    case Cause::kBlockedWithoutTimeout: return "blocked-without-timeout";
-    case Cause::kSelectNoCases: return "select-no-cases";
-    case Cause::kEndlessLoop: return "endless-loop";
-    case Cause::kUnknownBlocked: return "unknown-blocked";
-  }
-  return "?";
-}
+namespace {
 
-std::string_view cause_title(Cause c) {
-  switch (c) {
-    case Cause::kNone: return "Not a leak";
-    case Cause::kNilChannelSend: return "Send on a nil channel";
-    case Cause::kNilChannelReceive: return "Receive from a nil channel";
-    case Cause::kSendNoReceiver: return "Send with no receiver";
-    case Cause::kReceiveNoSender: return "Receive with no sender";
-    case Cause::kProducerConsumer: return "Producer/consumer with one side gone";
-    case Cause::kMutexNeverUnlocked: return "Mutex never unlocked";
-    case Cause::kWaitGroupMismatch: return "WaitGroup Add/Done mismatch";
-    case Cause::kHttpBodyNotClosed: return "HTTP response body not closed";
-    case Cause::kHttpClientNoTimeout: return "HTTP client without timeout";
-    case Cause::kContextNeverCancelled: return "Context never cancelled";
-    case Cause::kBlockedWithoutTimeout: return "Blocked without timeout";
-    case Cause::kSelectNoCases: return "select {} blocks forever";
-    case Cause::kEndlessLoop: return "Endless loop";
-    case Cause::kUnknownBlocked: return "Blocked (cause unknown)";
-  }
-  return "?";
-}
+struct CauseName {
+  std::string_view id, title;
+};
+
+// Indexed by Cause, in its declaration order.
+constexpr CauseName kCauseNames[] = {
+    {"none", "Not a leak"},
+    {"nil-channel-send", "Send on a nil channel"},
+    {"nil-channel-receive", "Receive from a nil channel"},
+    {"send-no-receiver", "Send with no receiver"},
+    {"receive-no-sender", "Receive with no sender"},
+    {"producer-consumer", "Producer/consumer with one side gone"},
+    {"mutex-never-unlocked", "Mutex never unlocked"},
+    {"waitgroup-mismatch", "WaitGroup Add/Done mismatch"},
+    {"http-body-not-closed", "HTTP response body not closed"},
+    {"http-client-no-timeout", "HTTP client without timeout"},
+    {"context-never-cancelled", "Context never cancelled"},
+    {"blocked-without-timeout", "Blocked without timeout"},
+    {"select-no-cases", "select {} blocks forever"},
+    {"endless-loop", "Endless loop"},
+    {"unknown-blocked", "Blocked (cause unknown)"},
+};
+static_assert(std::size(kCauseNames) == static_cast<std::size_t>(Cause::kUnknownBlocked) + 1);
+
+}  // namespace
+
+std::string_view cause_id(Cause c) { return kCauseNames[static_cast<std::size_t>(c)].id; }
+std::string_view cause_title(Cause c) { return kCauseNames[static_cast<std::size_t>(c)].title; }
 
 std::string_view verdict_name(Verdict v) {
   switch (v) {
