@@ -1,0 +1,3 @@
+module leaksbench
+
+go 1.19
