@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -136,7 +137,9 @@ class Aggregator {
     if (similarity_ != Similarity::kFunction) {
       key_.push_back(' ');
       key_.append(where.file).push_back(':');
-      key_.append(std::to_string(where.line));
+      char digits[16];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), where.line);
+      key_.append(digits, ec == std::errc() ? end : digits);
     }
     key_.push_back('\n');
   }
