@@ -78,7 +78,7 @@ FetchOptions fetch_options(const Options& o) {
   return f;
 }
 
-Analysis load(const Options& o) {
+Analysis load(const Options& o, bool with_findings) {
   Similarity sim = similarity_flag(o);
   std::vector<Snapshot> snaps;
   for (const std::string& in : o.inputs) {
@@ -91,7 +91,7 @@ Analysis load(const Options& o) {
       throw InputError(in + ": " + what);
     }
   }
-  return analyze(std::move(snaps), sim, classify_options(o));
+  return analyze(std::move(snaps), sim, classify_options(o), with_findings);
 }
 
 void print_json(const nlohmann::json& j) {
@@ -143,7 +143,8 @@ int run(const std::string& command, const Options& o) {
     w.progress = !o.json && isatty(STDERR_FILENO);
     a = watch(o.inputs.front(), w, o.json ? std::cerr : std::cout, std::cerr);
   } else {
-    a = load(o);
+    // summary and diff print no findings; --fail-on may judge them.
+    a = load(o, command == "classify" || command == "report" || o.fail_on_given);
   }
   TextOptions t = text_options(o);
   if (command == "summary") {

@@ -49,55 +49,60 @@ std::string braces_of(const std::string& line, bool* in_block_comment, bool* in_
 
 }  // namespace
 
-const std::vector<std::string>* SourceLookup::lines_of(const std::string& file) {
-  auto [it, added] = cache_.try_emplace(file);
+const SourceLookup::File* SourceLookup::file_of(const std::string& path) {
+  auto [it, added] = cache_.try_emplace(path);
   if (!added) return it->second ? &*it->second : nullptr;
   namespace fs = std::filesystem;
-  std::vector<fs::path> candidates{fs::path(file)};
-  fs::path rel = fs::path(file).relative_path();
+  std::vector<fs::path> candidates{fs::path(path)};
+  fs::path rel = fs::path(path).relative_path();
   for (const std::string& root : roots_) {
     // "a/b/c.go" under root: root/a/b/c.go, root/b/c.go, root/c.go.
     for (fs::path tail = rel; !tail.empty();) {
       candidates.push_back(fs::path(root) / tail);
-      auto first = tail.begin();
-      if (first == tail.end()) break;
       fs::path rest;
-      for (auto p = std::next(first); p != tail.end(); ++p) rest /= *p;
+      for (auto p = std::next(tail.begin()); p != tail.end(); ++p) rest /= *p;
       tail = rest;
     }
   }
   for (const fs::path& p : candidates) {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) continue;
+    File f;
     std::ifstream in(p);
-    std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(std::move(l));
-    it->second = std::move(lines);
+    for (std::string l; std::getline(in, l);) f.lines.push_back(std::move(l));
+    bool comment = false, raw = false;
+    int open = -1;
+    for (std::size_t i = 0; i < f.lines.size(); ++i) {
+      f.open_at.push_back(open);
+      f.braces.push_back(braces_of(f.lines[i], &comment, &raw));
+      for (char b : f.braces.back()) {
+        if (b == '{') {
+          f.blocks.emplace_back(static_cast<int>(i), open);
+          open = static_cast<int>(f.blocks.size()) - 1;
+        } else if (open >= 0) {
+          open = f.blocks[open].second;
+        }
+      }
+    }
+    it->second = std::move(f);
     return &*it->second;
   }
   return nullptr;
 }
 
-std::optional<SourceContext> SourceLookup::context(const std::string& file, int line) {
-  const std::vector<std::string>* lines = lines_of(file);
-  if (lines == nullptr || line < 1 || static_cast<std::size_t>(line) > lines->size()) return std::nullopt;
+std::optional<SourceContext> SourceLookup::context(const std::string& path, int line) {
+  const File* f = file_of(path);
+  if (f == nullptr || line < 1 || static_cast<std::size_t>(line) > f->lines.size()) return std::nullopt;
   SourceContext ctx;
-  ctx.line = trim((*lines)[line - 1]);
-  std::vector<std::string> open;  // the trimmed opener line of each unclosed '{'
-  bool comment = false, raw = false;
-  for (int i = 0; i < line - 1; ++i) {
-    for (char b : braces_of((*lines)[i], &comment, &raw)) {
-      if (b == '{') open.push_back(trim((*lines)[i]));
-      else if (!open.empty()) open.pop_back();
-    }
-  }
-  ctx.enclosing.assign(open.rbegin(), open.rend());
+  const std::size_t at = static_cast<std::size_t>(line) - 1;
+  ctx.line = trim(f->lines[at]);
+  for (int b = f->open_at[at]; b >= 0; b = f->blocks[b].second) ctx.enclosing.push_back(trim(f->lines[f->blocks[b].first]));
   // The block the line opens (a select's cases), up to its closing brace.
   int depth = 0;
-  for (std::size_t i = line - 1; i < lines->size() && ctx.block.size() < 200; ++i) {
-    for (char b : braces_of((*lines)[i], &comment, &raw)) depth += b == '{' ? 1 : -1;
-    if (i + 1 == static_cast<std::size_t>(line) && depth <= 0) break;  // opens nothing
-    ctx.block.push_back(trim((*lines)[i]));
+  for (std::size_t i = at; i < f->lines.size() && ctx.block.size() < 200; ++i) {
+    for (char b : f->braces[i]) depth += b == '{' ? 1 : -1;
+    if (i == at && depth <= 0) break;  // opens nothing
+    ctx.block.push_back(trim(f->lines[i]));
     if (depth <= 0) break;
   }
   return ctx;

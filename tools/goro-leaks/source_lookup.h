@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace goro_leaks {
@@ -27,10 +28,21 @@ class SourceLookup {
   std::optional<SourceContext> context(const std::string& file, int line);
 
  private:
-  const std::vector<std::string>* lines_of(const std::string& file);
+  // A file read once: its lines and its block structure. Each '{' is a
+  // node whose parent is the block it opens inside; open_at[i] is the
+  // innermost block open where line i (0-based) starts, -1 for none. A
+  // line's enclosing blocks are then a walk up the parents, so a lookup
+  // costs the depth of the line, not the length of the file.
+  struct File {
+    std::vector<std::string> lines;
+    std::vector<std::string> braces;  // the braces of each line, outside literals and comments
+    std::vector<int> open_at;
+    std::vector<std::pair<int, int>> blocks;  // {opener line, parent block}
+  };
+  const File* file_of(const std::string& path);
 
   std::vector<std::string> roots_;
-  std::unordered_map<std::string, std::optional<std::vector<std::string>>> cache_;
+  std::unordered_map<std::string, std::optional<File>> cache_;
 };
 
 }  // namespace goro_leaks
