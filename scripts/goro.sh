@@ -24,11 +24,12 @@ cd "$root"
 # cmake, ninja, compilers (clang + its runtimes for the sanitizer presets),
 # libraries used now (libdw) and by the coming parts (Boost.Context, libunwind,
 # protobuf for profile.proto, GoogleTest, Google Benchmark, cpp-httplib, CLI11,
-# fmt, nlohmann-json), Go for the benchmarks' twins, graphviz for pprof checks.
+# fmt, nlohmann-json), Go for the benchmarks' twins and the leak programs, graphviz
+# for pprof checks, Chromium (headless) for the goro-leaks HTML report test.
 DEPS=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libboost-context-dev libdw-dev
       libunwind-dev zlib1g-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
       libbenchmark-dev libcpp-httplib-dev libcli11-dev libfmt-dev nlohmann-json3-dev golang-go
-      graphviz python3)
+      graphviz python3 chromium)
 
 JOBS=${GORO_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
