@@ -7,11 +7,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "go_text_parser.h"
 #include "leaks_test_support.h"
 #include "support/go_tools.h"
+#include "text_util.h"
 
 namespace {
 
@@ -21,7 +23,7 @@ using goro_leaks::ParseError;
 std::vector<Goroutine> parse(const std::string& text) {
   std::istringstream in(text);
   std::vector<Goroutine> out;
-  goro_leaks::parse_go_text(in, [&](Goroutine&& g) { out.push_back(std::move(g)); });
+  goro_leaks::parse_go_text(in, [&](const Goroutine& g) { out.push_back(g); });
   return out;
 }
 
@@ -161,6 +163,105 @@ TEST(GoTextParser, CrlfLineEndings) {
   ASSERT_EQ(gs.size(), 1u);
   EXPECT_EQ(gs[0].state, "select");
   EXPECT_EQ(gs[0].frames[0].where.file, "/a.go");
+}
+
+// The parser hands out one reused record: nothing of a goroutine may show
+// in the next one (a long stack before a short one, attributes, created by).
+TEST(GoTextParser, NothingCarriesOverBetweenGoroutines) {
+  std::vector<Goroutine> gs = parse(
+      "goroutine 1 [chan receive (leaked), 3 minutes, locked to thread]:\n"
+      "main.a(0x1)\n\t/a.go:1 +0x1\n"
+      "main.b(...)\n\t/b.go:2 +0x2\n"
+      "...4 frames elided...\n"
+      "main.c()\n\t/c.go:3 +0x3\n"
+      "created by main.main in goroutine 7\n\t/m.go:9 +0x9\n"
+      "\n"
+      "goroutine 2 [select]:\n"
+      "main.d()\n\t/d.go:4\n"
+      "\n"
+      "goroutine 3 [running]:\n"
+      "\tgoroutine running on other thread; stack unavailable\n"
+      "created by main.e\n\t/e.go:5\n"
+      "\n"
+      "goroutine 4 [chan send (durable)]:\n"
+      "main.f(0x2, 0x3)\n\t/f.go:6 +0x6\n"
+      "main.g()\n\t/g.go:7 +0x7\n");
+  ASSERT_EQ(gs.size(), 4u);
+  EXPECT_EQ(gs[0].frames.size(), 3u);
+  EXPECT_EQ(gs[0].elided_frames, 4);
+  EXPECT_TRUE(gs[0].leaked && gs[0].locked_to_thread);
+  const Goroutine& d = gs[1];
+  EXPECT_EQ(d.id, 2u);
+  EXPECT_EQ(d.state, "select");
+  EXPECT_EQ(d.wait_minutes, 0);
+  EXPECT_FALSE(d.leaked || d.durable || d.locked_to_thread || d.stack_unavailable);
+  EXPECT_EQ(d.elided_frames, 0);
+  ASSERT_EQ(d.frames.size(), 1u);
+  EXPECT_EQ(d.frames[0].function, "main.d");
+  EXPECT_EQ(d.frames[0].args, "");
+  EXPECT_EQ(d.frames[0].where.file, "/d.go");
+  EXPECT_EQ(d.frames[0].where.offset, -1);
+  EXPECT_FALSE(d.created_by.has_value());
+  EXPECT_EQ(d.header_line, 12u);
+  const Goroutine& e = gs[2];
+  EXPECT_TRUE(e.stack_unavailable);
+  EXPECT_TRUE(e.frames.empty());
+  ASSERT_TRUE(e.created_by.has_value());
+  EXPECT_EQ(e.created_by->function, "main.e");
+  EXPECT_EQ(e.created_by->creator_id, 0u);  // not goroutine 1's 7
+  EXPECT_EQ(e.created_by->where.offset, -1);
+  const Goroutine& f = gs[3];
+  EXPECT_TRUE(f.durable);
+  EXPECT_FALSE(f.stack_unavailable);
+  ASSERT_EQ(f.frames.size(), 2u);
+  EXPECT_EQ(f.frames[0].args, "0x2, 0x3");
+  EXPECT_EQ(f.frames[1].function, "main.g");
+  EXPECT_FALSE(f.created_by.has_value());
+}
+
+TEST(GoTextParser, NestedParenthesesInArguments) {
+  std::vector<Goroutine> gs = parse("goroutine 1 [select]:\nmain.(*T).f({0x1, 0x2}, (*T)(0xc0001))\n\t/a.go:1\n");
+  ASSERT_EQ(gs.size(), 1u);
+  EXPECT_EQ(gs[0].frames[0].function, "main.(*T).f");
+  EXPECT_EQ(gs[0].frames[0].args, "{0x1, 0x2}, (*T)(0xc0001)");
+}
+
+// LineReader, the parsers' line splitter, must give std::getline's lines
+// (minus a '\r' before '\n') whatever the block size: lines that cross
+// blocks, lines longer than a block, '\r\n' split between two blocks.
+TEST(LineReader, SameLinesAsGetlineForAnyBlockSize) {
+  const std::vector<std::string> inputs = {
+      "", "\n", "a", "a\n", "a\r\n", "\r", "\r\n\r\n", "ab\ncd", "ab\r\ncd\r", "\n\nx\n\n",
+      "a much longer line than any of the small blocks below\r\nshort\n\nlast without newline",
+      std::string(1000, 'x') + "\r\n" + std::string(3, 'y') + "\n" + std::string(70, 'z'),
+      fixture("go119_stack_all.txt"), fixture("goro_debug1.txt")};
+  for (const std::string& text : inputs) {
+    std::vector<std::string> want;
+    {
+      std::istringstream in(text);
+      for (std::string l; std::getline(in, l);) {
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        want.push_back(l);
+      }
+    }
+    for (std::size_t block : {1, 2, 3, 5, 7, 16, 64, 4096}) {
+      std::istringstream in(text);
+      goro_leaks::LineReader reader(in, block);
+      std::vector<std::string> got;
+      for (std::string_view l; reader.next(&l);) got.emplace_back(l);
+      EXPECT_EQ(got, want) << "block " << block << " input:\n" << text;
+      std::string_view after;
+      EXPECT_FALSE(reader.next(&after)) << "more after the end";
+    }
+  }
+}
+
+TEST(LineReader, AStreamThatIsNotGoodHasNoLines) {
+  std::istringstream in("goroutine 1 [select]:\n");
+  in.setstate(std::ios::failbit);
+  goro_leaks::LineReader reader(in);
+  std::string_view l;
+  EXPECT_FALSE(reader.next(&l));
 }
 
 TEST(GoTextParser, EmptyAndNoiseOnlyInputsHaveNoGoroutines) {

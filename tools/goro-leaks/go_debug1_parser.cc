@@ -41,13 +41,12 @@ void append_utf8(std::string& out, std::uint32_t r) {
 
 class Parser {
  public:
-  Parser(std::istream& in, const std::function<void(StackGroup&&)>& emit) : in_(in), emit_(emit) {}
+  Parser(std::istream& in, const std::function<void(StackGroup&&)>& emit) : lines_(in), emit_(emit) {}
 
   std::int64_t run() {
-    std::string line;
-    while (std::getline(in_, line)) {
+    std::string_view line;
+    while (lines_.next(&line)) {
       ++lineno_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
       step(line);
     }
     if (!seen_header_) {
@@ -110,6 +109,7 @@ class Parser {
       group_.pcs.push_back(pc);
       rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
     }
+    group_.frames.reserve(group_.pcs.size());  // one "#" line per pc, more with inlining
     open_ = true;
   }
 
@@ -177,7 +177,7 @@ class Parser {
     open_ = false;
   }
 
-  std::istream& in_;
+  LineReader lines_;
   const std::function<void(StackGroup&&)>& emit_;
   std::size_t lineno_ = 0;
   bool seen_header_ = false;

@@ -1,21 +1,30 @@
 #include "go_text_parser.h"
 
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "text_util.h"
 
 namespace goro_leaks {
 namespace {
 
+// One Goroutine record, g_, is filled in for each goroutine and handed to
+// the callback by reference; its strings and frames are reused for the next
+// goroutine, so that a dump of a million goroutines costs no allocation per
+// goroutine once the buffers have grown to the largest one. While a block is
+// read, g_.frames[0, nframes_) are its frames and the rest are left over
+// from earlier goroutines, to be overwritten; before the callback the rest
+// move to spare_frames_ (buffers and all). A "created by" waits likewise in
+// spare_created_.
 class Parser {
  public:
-  Parser(std::istream& in, const std::function<void(Goroutine&&)>& emit) : in_(in), emit_(emit) {}
+  Parser(std::istream& in, const std::function<void(const Goroutine&)>& emit) : lines_(in), emit_(emit) {}
 
   std::size_t run() {
-    std::string line;
-    while (std::getline(in_, line)) {
+    std::string_view line;
+    while (lines_.next(&line)) {
       ++lineno_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
       step(line);
     }
     finish();
@@ -34,7 +43,7 @@ class Parser {
         frames_location(line);
         return;
       case Expect::kCreatedLocation:
-        g_.created_by->where = location(line, "created by");
+        location(line, "created by", &g_.created_by->where);
         expect_ = Expect::kBody;
         return;
       case Expect::kBody:
@@ -72,13 +81,53 @@ class Parser {
       return;
     }
     if (line[0] == '\t' || line[0] == ' ') throw ParseError(lineno_, "a location without a function line before it");
-    g_.frames.push_back(frame(line));
+    frame(line);
     expect_ = Expect::kLocation;
+  }
+
+  // Empties g_ for the next goroutine, keeping its buffers.
+  void reset() {
+    g_.id = 0;
+    g_.state.clear();
+    g_.wait_minutes = 0;
+    g_.locked_to_thread = false;
+    g_.durable = false;
+    g_.leaked = false;
+    g_.stack_unavailable = false;
+    nframes_ = 0;
+    g_.elided_frames = 0;
+    if (g_.created_by.has_value()) {
+      spare_created_ = std::move(*g_.created_by);
+      g_.created_by.reset();
+    }
+    g_.header_line = 0;
+  }
+
+  // The next frame of g_: a left-over one, a spare, or a new one. All of
+  // its fields are overwritten by frame() and location().
+  Frame& add_frame() {
+    if (nframes_ == g_.frames.size()) {
+      if (spare_frames_.empty()) {
+        g_.frames.emplace_back();
+      } else {
+        g_.frames.push_back(std::move(spare_frames_.back()));
+        spare_frames_.pop_back();
+      }
+    }
+    return g_.frames[nframes_++];
+  }
+
+  // Leaves g_.frames with this goroutine's frames only.
+  void trim_frames() {
+    while (g_.frames.size() > nframes_) {
+      spare_frames_.push_back(std::move(g_.frames.back()));
+      g_.frames.pop_back();
+    }
   }
 
   // goroutine <id>[ gp=... m=... mp=...] [<state>, ...]:
   void begin(std::string_view line) {
-    g_ = Goroutine();
+    reset();
     g_.header_line = lineno_;
     std::string_view rest = line.substr(10);
     std::size_t sp = rest.find(' ');
@@ -109,7 +158,7 @@ class Parser {
       }
     }
     if (head.empty()) throw ParseError(lineno_, "goroutine header with an empty state");
-    g_.state = std::string(head);
+    g_.state.assign(head);
     while (comma != std::string_view::npos) {
       s = s.substr(comma + 2);
       comma = s.find(", ");
@@ -128,53 +177,57 @@ class Parser {
   }
 
   // <function>(<args>): the argument list is the last balanced parentheses.
-  Frame frame(std::string_view line) {
-    Frame f;
+  void frame(std::string_view line) {
     if (line.back() != ')') throw ParseError(lineno_, "a frame line must end in ')': \"" + std::string(line) + "\"");
-    int depth = 0;
-    std::size_t open = std::string_view::npos;
-    for (std::size_t i = line.size(); i-- > 0;) {
-      if (line[i] == ')') ++depth;
-      if (line[i] == '(' && --depth == 0) {
-        open = i;
-        break;
+    // Fast path: the last '(' is the match when no ')' but the final one
+    // follows it (an argument list seldom holds parentheses).
+    std::size_t open = line.rfind('(', line.size() - 1);
+    if (open != std::string_view::npos && line.find(')', open) != line.size() - 1) {
+      int depth = 0;
+      open = std::string_view::npos;
+      for (std::size_t i = line.size(); i-- > 0;) {
+        if (line[i] == ')') ++depth;
+        if (line[i] == '(' && --depth == 0) {
+          open = i;
+          break;
+        }
       }
     }
     if (open == std::string_view::npos || open == 0) {
       throw ParseError(lineno_, "unbalanced parentheses in frame \"" + std::string(line) + "\"");
     }
-    f.function = std::string(line.substr(0, open));
-    f.args = std::string(line.substr(open + 1, line.size() - open - 2));
-    return f;
+    Frame& f = add_frame();
+    f.function.assign(line.substr(0, open));
+    f.args.assign(line.substr(open + 1, line.size() - open - 2));
   }
 
   void frames_location(std::string_view line) {
-    g_.frames.back().where = location(line, g_.frames.back().function);
+    Frame& f = g_.frames[nframes_ - 1];
+    location(line, f.function, &f.where);
     expect_ = Expect::kBody;
   }
 
-  // \t<file>:<line>[ +0x<off>][ fp=... sp=... pc=...]
-  Location location(std::string_view line, const std::string& of) {
+  // \t<file>:<line>[ +0x<off>][ fp=... sp=... pc=...] into *loc (all of it).
+  void location(std::string_view line, std::string_view of, Location* loc) {
     if (line.empty() || line[0] != '\t') {
-      throw ParseError(lineno_, "expected \"\\t<file>:<line>\" after \"" + of + "\"");
+      throw ParseError(lineno_, "expected \"\\t<file>:<line>\" after \"" + std::string(of) + "\"");
     }
     line.remove_prefix(1);
     std::size_t fp = line.find(" fp=");
     if (fp != std::string_view::npos) line = line.substr(0, fp);
-    Location loc;
+    loc->offset = -1;
     std::size_t plus = line.rfind(" +0x");
     if (plus != std::string_view::npos) {
-      if (!parse_int(line.substr(plus + 4), &loc.offset, 16)) {
+      if (!parse_int(line.substr(plus + 4), &loc->offset, 16)) {
         throw ParseError(lineno_, "bad pc offset in \"" + std::string(line) + "\"");
       }
       line = line.substr(0, plus);
     }
     std::size_t colon = line.rfind(':');
-    if (colon == std::string_view::npos || !parse_int(line.substr(colon + 1), &loc.line)) {
+    if (colon == std::string_view::npos || !parse_int(line.substr(colon + 1), &loc->line)) {
       throw ParseError(lineno_, "expected \"<file>:<line>\", got \"" + std::string(line) + "\"");
     }
-    loc.file = std::string(line.substr(0, colon));
-    return loc;
+    loc->file.assign(line.substr(0, colon));
   }
 
   // "...N frames elided..." (Go 1.21+) or "...additional frames elided..."
@@ -194,23 +247,25 @@ class Parser {
 
   // "created by <function>[ in goroutine <id>]"
   void created_by(std::string_view rest) {
-    CreatedBy c;
+    std::uint64_t creator = 0;
     std::size_t in = rest.rfind(" in goroutine ");
     if (in != std::string_view::npos) {
-      if (!parse_int(rest.substr(in + 14), &c.creator_id)) {
+      if (!parse_int(rest.substr(in + 14), &creator)) {
         throw ParseError(lineno_, "bad creator ID in \"created by " + std::string(rest) + "\"");
       }
       rest = rest.substr(0, in);
     }
-    c.function = std::string(rest);
-    g_.created_by = std::move(c);
+    if (!g_.created_by.has_value()) g_.created_by.emplace(std::move(spare_created_));
+    CreatedBy& c = *g_.created_by;
+    c.creator_id = creator;
+    c.function.assign(rest);
     expect_ = Expect::kCreatedLocation;
   }
 
   void end_block() {
     ++count_;
-    emit_(std::move(g_));
-    g_ = Goroutine();
+    trim_frames();
+    emit_(g_);
     expect_ = Expect::kOutside;
   }
 
@@ -221,17 +276,20 @@ class Parser {
     if (expect_ == Expect::kBody) end_block();
   }
 
-  std::istream& in_;
-  const std::function<void(Goroutine&&)>& emit_;
+  LineReader lines_;
+  const std::function<void(const Goroutine&)>& emit_;
   std::size_t lineno_ = 0;
   std::size_t count_ = 0;
   Expect expect_ = Expect::kOutside;
   Goroutine g_;
+  std::size_t nframes_ = 0;
+  std::vector<Frame> spare_frames_;
+  CreatedBy spare_created_;
 };
 
 }  // namespace
 
-std::size_t parse_go_text(std::istream& in, const std::function<void(Goroutine&&)>& on_goroutine) {
+std::size_t parse_go_text(std::istream& in, const std::function<void(const Goroutine&)>& on_goroutine) {
   return Parser(in, on_goroutine).run();
 }
 

@@ -15,7 +15,8 @@
 // block every line must fit the grammar: anything else, or input that ends
 // between a frame and its location, is a ParseError naming the line.
 //
-// One pass, one line at a time: memory holds one goroutine, not the dump.
+// One pass over big blocks of the input, one line at a time: memory holds
+// one goroutine, not the dump.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +41,10 @@ class ParseError : public std::runtime_error {
 
 // Calls on_goroutine for each goroutine of `in`, in input order. Returns
 // how many there were. Throws ParseError on malformed input.
-std::size_t parse_go_text(std::istream& in, const std::function<void(Goroutine&&)>& on_goroutine);
+//
+// The Goroutine passed is valid only during the call: the parser reuses its
+// buffers for the next one (copy what you keep). Memory stays that of one
+// goroutine (and of the longest line), whatever the size of the dump.
+std::size_t parse_go_text(std::istream& in, const std::function<void(const Goroutine&)>& on_goroutine);
 
 }  // namespace goro_leaks
