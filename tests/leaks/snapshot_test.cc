@@ -151,6 +151,23 @@ TEST(Snapshot, InfersGoWaitReasonsFromRuntimeFrames) {
   EXPECT_EQ(infer_state({"main.spin"}), "");
 }
 
+// Go 1.26's goroutineleak profile holds only goroutines the GC proved
+// blocked forever: every group of it is leaked.
+TEST(Snapshot, GoroutineLeakProfileMarksEveryGroupLeaked) {
+  Snapshot s = load_text(
+      "goroutineleak profile: total 3\n"
+      "2 @ 0x437556 0x40619b 0x4b4bbb 0x461161\n"
+      "#\t0x4b4bba\tmain.recvForever+0x1a\t/tmp/gref/main.go:12\n"
+      "\n"
+      "1 @ 0x437556 0x44600c 0x4b4bf7 0x461161\n"
+      "#\t0x4b4bf6\tmain.main.func2+0x16\t/tmp/gref/main.go:24\n");
+  EXPECT_EQ(s.format, Format::kGoDebug1);
+  EXPECT_TRUE(s.leak_profile);
+  ASSERT_EQ(s.groups.size(), 2u);
+  for (const Group& g : s.groups) EXPECT_EQ(g.leaked, g.count);
+  EXPECT_FALSE(load_fixture("go119_debug1.txt").leak_profile);
+}
+
 TEST(DetectFormat, TellsTheFormatsApart) {
   EXPECT_EQ(detect_format("\x1f\x8b\x08\x00"), Format::kProfileProto);
   EXPECT_EQ(detect_format(std::string("\x0a\x02\x08\x01\x12\x00", 6)), Format::kProfileProto);

@@ -14,9 +14,12 @@ namespace {
 // has the same body.
 constexpr std::string_view kHeaders[] = {"goroutine profile: total ", "goroutineleak profile: total "};
 
-bool parse_header(std::string_view line, std::int64_t* total) {
+// Sets *name to the profile's name ("goroutine", "goroutineleak").
+bool parse_header(std::string_view line, std::int64_t* total, std::string* name) {
   for (std::string_view h : kHeaders) {
-    if (starts_with(line, h)) return parse_int(line.substr(h.size()), total);
+    if (!starts_with(line, h)) continue;
+    *name = std::string(h.substr(0, h.find(' ')));
+    return parse_int(line.substr(h.size()), total);
   }
   return false;
 }
@@ -41,7 +44,8 @@ void append_utf8(std::string& out, std::uint32_t r) {
 
 class Parser {
  public:
-  Parser(std::istream& in, const std::function<void(StackGroup&&)>& emit) : lines_(in), emit_(emit) {}
+  Parser(std::istream& in, const std::function<void(StackGroup&&)>& emit, std::string* name)
+      : lines_(in), emit_(emit), name_(name) {}
 
   std::int64_t run() {
     std::string_view line;
@@ -64,7 +68,7 @@ class Parser {
   void step(std::string_view line) {
     if (!seen_header_) {
       if (line.empty()) return;
-      if (!parse_header(line, &total_)) {
+      if (!parse_header(line, &total_, name_)) {
         throw ParseError(lineno_, "expected \"goroutine profile: total N\" (or \"goroutineleak profile: total N\"), got \"" +
                                       std::string(line) + "\"");
       }
@@ -179,6 +183,7 @@ class Parser {
 
   LineReader lines_;
   const std::function<void(StackGroup&&)>& emit_;
+  std::string* name_;
   std::size_t lineno_ = 0;
   bool seen_header_ = false;
   bool open_ = false;
@@ -189,8 +194,10 @@ class Parser {
 
 }  // namespace
 
-std::int64_t parse_go_debug1(std::istream& in, const std::function<void(StackGroup&&)>& on_group) {
-  return Parser(in, on_group).run();
+std::int64_t parse_go_debug1(std::istream& in, const std::function<void(StackGroup&&)>& on_group,
+                             std::string* profile_name) {
+  std::string ignored;
+  return Parser(in, on_group, profile_name != nullptr ? profile_name : &ignored).run();
 }
 
 bool go_unquote(std::string_view q, std::string* out) {

@@ -1,7 +1,8 @@
 // A streaming parser for Go's debug=1 goroutine profile text (pprof's
 // legacy format, printCountProfile), which goro writes too:
 //
-//   goroutine profile: total <N>
+//   goroutine profile: total <N>              (Go 1.26's goroutineleak profile:
+//                                             "goroutineleak profile: total <N>")
 //   <count> @ 0x<pc> 0x<pc> ...
 //   # labels: {"k":"v", "k2":"v2"}            (optional)
 //   #	0x<pc>	<function>+0x<off>	<file>:<line>   (tab-aligned; one per frame)
@@ -23,7 +24,10 @@
 namespace goro_leaks {
 
 // Calls on_group for each group in input order; returns the header's total.
-std::int64_t parse_go_debug1(std::istream& in, const std::function<void(StackGroup&&)>& on_group);
+// *profile_name (when given) becomes the header's profile name: "goroutine",
+// or "goroutineleak" for a profile of goroutines Go proved leaked.
+std::int64_t parse_go_debug1(std::istream& in, const std::function<void(StackGroup&&)>& on_group,
+                             std::string* profile_name = nullptr);
 
 // Go's strconv.Unquote for a double-quoted string literal ("a\"b" -> a"b).
 // Returns false when `quoted` is not one.

@@ -14,7 +14,7 @@
 namespace goro_leaks {
 
 struct ProfileInfo {
-  std::string sample_type;    // "goroutine"
+  std::string sample_type;    // "goroutine", or "goroutineleak" (Go 1.26: goroutines proven leaked)
   std::int64_t time_nanos = 0;
   std::int64_t total = 0;     // sum of the samples' counts
 };

@@ -238,12 +238,21 @@ Snapshot read_snapshot(std::istream& in, Format format, Similarity similarity, s
       s.has_states = true;
       parse_go_text(in, [&](const Goroutine& g) { agg.add(g); });
       break;
-    case Format::kGoDebug1:
-      parse_go_debug1(in, [&](StackGroup&& g) { agg.add(std::move(g)); });
+    case Format::kGoDebug1: {
+      std::string name;
+      parse_go_debug1(in, [&](StackGroup&& g) { agg.add(std::move(g)); }, &name);
+      s.leak_profile = name == "goroutineleak";
       break;
-    case Format::kProfileProto:
-      for (StackGroup& g : read_profile_proto(in)) agg.add(std::move(g));
+    }
+    case Format::kProfileProto: {
+      ProfileInfo info;
+      for (StackGroup& g : read_profile_proto(in, &info)) agg.add(std::move(g));
+      s.leak_profile = info.sample_type == "goroutineleak";
       break;
+    }
+  }
+  if (s.leak_profile) {
+    for (Group& g : s.groups) g.leaked = g.count;
   }
   agg.finish();
   return s;

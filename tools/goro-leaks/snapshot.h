@@ -77,6 +77,9 @@ struct Snapshot {
   Format format = Format::kGoText;
   std::int64_t total = 0;         // goroutines in the dump
   bool has_states = false;        // the format names each goroutine's state
+  // A goroutineleak profile (Go 1.26): every goroutine in it was proven
+  // leaked by the garbage collector, so each group counts as leaked.
+  bool leak_profile = false;
   std::vector<Group> groups;      // by count (largest first), then key
 };
 
