@@ -11,6 +11,8 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -102,11 +104,10 @@ void print_json(const nlohmann::json& j) {
 TextOptions text_options(const Options& o) { return {o.top, o.stacks, o.all}; }
 
 // --fail-on, evaluated after the output: says which terms held.
-int verdict(const Options& o, const std::optional<FailOn>& fail_on, const Analysis& a) {
+int verdict(const std::optional<FailOn>& fail_on, const Analysis& a) {
   if (!fail_on) return kExitOk;
   std::vector<std::string> held = fail_on->matches(a);
   for (const std::string& h : held) std::cerr << "goro-leaks: --fail-on " << h << '\n';
-  (void)o;
   return held.empty() ? kExitOk : kExitFailOn;
 }
 
@@ -167,14 +168,14 @@ int run(const std::string& command, const Options& o) {
     }
   } else if (command == "report") {
     std::ofstream out(o.html, std::ios::binary);
-    if (!out) throw InputError(o.html + ": cannot create the report");
+    if (!out) throw InputError(o.html + ": cannot create the report: " + std::strerror(errno));
     write_html_report(out, a);
     out.close();
     if (!out) throw InputError(o.html + ": write failed");
     if (o.json) print_json(classify_json(a));
     else std::cout << "goro-leaks: wrote " << o.html << '\n';
   }
-  return verdict(o, fail_on, a);
+  return verdict(fail_on, a);
 }
 
 void common_flags(CLI::App* cmd, Options& o) {
