@@ -553,8 +553,10 @@ TEST(Timer, WorksOnAPlainThread) {
       EXPECT_TRUE(u.reset(10ms));
       recv_not_before(u.C, s + 10ms);
       recv_not_before(goro::after(10ms), Clock::now());
-      goro::Ticker tk(5ms);
+      // Taken before the ticker starts: its ticks are due k periods after
+      // its creation, which a clock read after it would place too late.
       s = Clock::now();
+      goro::Ticker tk(5ms);
       for (int k = 1; k <= 3; ++k) recv_not_before(tk.C, s + k * 5ms);
       done = true;
     });
