@@ -68,8 +68,8 @@ Analysis analyze_files(const std::vector<std::string>& files, const ClassifyOpti
 }
 
 std::string where(const Group& g) {
-  const Frame* f = g.first_user_frame();
-  return f != nullptr ? f->function : g.frames.empty() ? "" : g.frames.front().function;
+  const Frame* f = g.telling_frame();
+  return f != nullptr ? f->function : "";
 }
 
 std::string describe(const Analysis& a) {

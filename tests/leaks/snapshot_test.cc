@@ -29,8 +29,8 @@ Snapshot load_fixture(const std::string& name, Similarity s = Similarity::kIgnor
 std::map<std::string, std::int64_t> shape(const Snapshot& s, bool with_state) {
   std::map<std::string, std::int64_t> out;
   for (const Group& g : s.groups) {
-    const Frame* f = g.first_user_frame();
-    std::string where = f != nullptr ? f->function : g.frames.empty() ? "-" : g.frames.front().function;
+    const Frame* f = g.telling_frame();
+    std::string where = f != nullptr ? f->function : "-";
     out[(with_state ? g.state + "|" : "") + where] += g.count;
   }
   return out;
@@ -132,9 +132,7 @@ TEST(Snapshot, FormatsOfOneDumpAgree) {
     for (const Group& g : proto.groups) {
       if (g.count < 10) continue;  // the leak: its state must be known
       EXPECT_TRUE(g.state_inferred) << g.key;
-      EXPECT_TRUE(shape(text, true).count(g.state + "|" + (g.first_user_frame() ? g.first_user_frame()->function
-                                                                                 : g.frames.front().function)))
-          << g.key;
+      EXPECT_TRUE(shape(text, true).count(g.state + "|" + g.telling_frame()->function)) << g.key;
     }
   }
 }

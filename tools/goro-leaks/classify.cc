@@ -155,8 +155,7 @@ Cause cause_of(const Context& c) {
 }
 
 std::string where(const Group& g) {
-  const Frame* f = g.first_user_frame();
-  if (f == nullptr && !g.frames.empty()) f = &g.frames.front();
+  const Frame* f = g.telling_frame();
   if (f == nullptr) return "an unknown place";
   return f->function + " (" + f->where.file + ":" + std::to_string(f->where.line) + ")";
 }

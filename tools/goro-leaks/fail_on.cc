@@ -35,8 +35,8 @@ bool is_cause_id(std::string_view id) {
 std::pair<std::int64_t, std::string> measure(const Analysis& a, const std::string& metric) {
   const Snapshot& last = a.snapshots.back();
   auto first_user = [](const Group& g) {
-    const Frame* f = g.first_user_frame();
-    return f != nullptr ? f->function : g.frames.empty() ? std::string("?") : g.frames.front().function;
+    const Frame* f = g.telling_frame();
+    return f != nullptr ? f->function : std::string("?");
   };
   if (metric == "count") {
     if (last.groups.empty()) return {0, ""};

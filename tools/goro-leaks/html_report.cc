@@ -67,15 +67,8 @@ std::string labels_text(const Group& g) {
   return s;
 }
 
-// The frame a reader recognises the group by: the first of the user's
-// code, else the innermost one.
-const Frame* telling_frame(const Group& g) {
-  if (const Frame* f = g.first_user_frame()) return f;
-  return g.frames.empty() ? nullptr : &g.frames.front();
-}
-
 std::string group_name(const Group& g) {
-  const Frame* f = telling_frame(g);
+  const Frame* f = g.telling_frame();
   return f ? f->function : (g.state.empty() ? g.key : g.state);
 }
 
@@ -207,7 +200,7 @@ class Page {
 
   void finding(const Finding& f) {
     const Group& g = newest_.groups[f.group];
-    const Frame* at = telling_frame(g);
+    const Frame* at = g.telling_frame();
     out_ << "<article class=\"finding " << verdict_class(f.verdict) << "\" id=\"finding-" << f.group << "\">\n<h3>"
          << badge(f.verdict) << " " << e(cause_title(f.cause)) << " <code class=\"cause\">" << e(cause_id(f.cause))
          << "</code></h3>\n<p class=\"where\">" << group_link(f.group) << ": "

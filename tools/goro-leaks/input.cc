@@ -133,7 +133,7 @@ std::string fetch(const std::string& url, const FetchOptions& options) {
 
 Format detect_format(std::string_view head) {
   if (head.empty()) throw ParseError(1, "empty input: no goroutine dump");
-  if (looks_gzipped(std::string(head.substr(0, 2)))) return Format::kProfileProto;
+  if (looks_gzipped(head)) return Format::kProfileProto;
   std::size_t binary = std::count_if(head.begin(), head.end(), [](char c) {
     return !is_text_byte(static_cast<unsigned char>(c));
   });

@@ -123,9 +123,9 @@ void print_watch_verdict(std::ostream& out, const Analysis& a) {
     return;
   }
   const Group& g = a.snapshots.back().groups[top->group];
-  const Frame* where = g.first_user_frame();
+  const Frame* where = g.telling_frame();
   out << "verdict: " << (worst == Verdict::kLeak ? "LEAK" : "SUSPECT") << " — " << cause_id(top->cause) << " at "
-      << (where != nullptr ? where->function : g.frames.empty() ? "?" : g.frames.front().function) << " ("
+      << (where != nullptr ? where->function : "?") << " ("
       << g.count << " goroutines)\n";
 }
 

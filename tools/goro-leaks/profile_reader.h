@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dump.h"
@@ -27,7 +28,7 @@ struct ProfileInfo {
 std::vector<StackGroup> read_profile_proto(std::istream& in, ProfileInfo* info = nullptr);
 
 // True when data starts like a gzip stream (0x1f 0x8b).
-inline bool looks_gzipped(const std::string& data) {
+inline bool looks_gzipped(std::string_view data) {
   return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b;
 }
 

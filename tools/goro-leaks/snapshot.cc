@@ -199,6 +199,11 @@ const Frame* Group::first_user_frame() const {
   return nullptr;
 }
 
+const Frame* Group::telling_frame() const {
+  if (const Frame* f = first_user_frame()) return f;
+  return frames.empty() ? nullptr : &frames.front();
+}
+
 std::string infer_state(const std::vector<std::string>& frames) {
   // Go's wait reasons (runtime/runtime2.go) for the functions that park.
   static constexpr std::pair<std::string_view, std::string_view> kParkers[] = {

@@ -70,6 +70,9 @@ struct Group {
   // The first frame that is not Go's or goro's runtime or standard library
   // internals: where the user's code is blocked. nullptr when none.
   const Frame* first_user_frame() const;
+  // The frame a reader recognises the group by: the first user frame, else
+  // the innermost one; nullptr when the group has no frames.
+  const Frame* telling_frame() const;
 };
 
 struct Snapshot {

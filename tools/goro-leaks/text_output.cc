@@ -9,8 +9,7 @@ namespace goro_leaks {
 namespace {
 
 std::string top_frame(const Group& g) {
-  const Frame* f = g.first_user_frame();
-  if (f == nullptr && !g.frames.empty()) f = &g.frames.front();
+  const Frame* f = g.telling_frame();
   if (f == nullptr) return g.stack_unavailable > 0 ? "(stack unavailable)" : "(no frames)";
   return fmt::format("{} {}:{}", f->function, f->where.file, f->where.line);
 }

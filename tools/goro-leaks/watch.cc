@@ -28,8 +28,8 @@ void print_poll(std::ostream& out, const std::vector<Snapshot>& snaps) {
   if (!d.series.empty() && d.series.front().growth > 0) {
     const GroupSeries& s = d.series.front();
     const Group& g = snaps[s.snapshot].groups[s.group];
-    const Frame* f = g.first_user_frame();
-    fmt::print(out, "  fastest: {:+} {}", s.growth, f != nullptr ? f->function : g.frames.empty() ? "?" : g.frames[0].function);
+    const Frame* f = g.telling_frame();
+    fmt::print(out, "  fastest: {:+} {}", s.growth, f != nullptr ? f->function : "?");
   }
   out << std::endl;
 }
