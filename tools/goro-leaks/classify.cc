@@ -307,8 +307,7 @@ std::vector<Finding> classify(const std::vector<Snapshot>& snapshots, const Diff
   bool round_trip_waiting = std::any_of(last.groups.begin(), last.groups.end(), [](const Group& g) {
     return has_frame(g, "net/http.(*persistConn).roundTrip") || has_frame(g, "net/http.(*Transport).roundTrip");
   });
-  std::vector<std::string> roots = options.source_roots;
-  SourceLookup sources(roots);
+  SourceLookup sources(options.source_roots);
   std::vector<Finding> out;
   for (std::size_t i = 0; i < last.groups.size(); ++i) {
     const Group& g = last.groups[i];
